@@ -1,0 +1,19 @@
+// crdt/crdt.hpp -- umbrella header: everything in crdt that needs no extra
+// library. For users only; crdt's own headers never include it.
+#pragma once
+
+#include <crdt/codec/codec.hpp>
+#include <crdt/codec/crc32c.hpp>
+#include <crdt/codec/reader.hpp>
+#include <crdt/codec/utf8.hpp>
+#include <crdt/codec/varint.hpp>
+#include <crdt/codec/writer.hpp>
+#include <crdt/core/causal_context.hpp>
+#include <crdt/core/concepts.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/dot.hpp>
+#include <crdt/core/error.hpp>
+#include <crdt/core/hybrid_logical_clock.hpp>
+#include <crdt/core/lamport_clock.hpp>
+#include <crdt/core/replica_id.hpp>
+#include <crdt/core/version_vector.hpp>
