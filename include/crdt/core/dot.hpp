@@ -51,6 +51,10 @@ struct basic_dot_range {
     friend bool operator==(const basic_dot_range&, const basic_dot_range&) = default;
 };
 
+/// The dot and dot range over the default replica id.
+using dot = basic_dot<replica_id>;
+using dot_range = basic_dot_range<replica_id>;
+
 /// Encoding: the replica id, then the counter as a varint.
 template <replica_identifier ReplicaId>
 struct codec<basic_dot<ReplicaId>> {
