@@ -100,7 +100,8 @@ public:
     }
 
     /// Returns: the next `sizeof(T)` bytes as a little-endian value.
-    /// Throws: crdt::error(truncated).
+    /// Throws: crdt::error(truncated); for `bool`, crdt::error(invalid_value)
+    ///   if the byte is neither 0 nor 1.
     template <class T>
         requires std::integral<T> || std::floating_point<T>
     T fixed() {
@@ -109,11 +110,17 @@ public:
                                std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>,
                                std::conditional_t<std::same_as<T, bool>, std::uint8_t, T>>>;
         static_assert(sizeof(U) == sizeof(T), "crdt::byte_reader::fixed: unsupported type");
-        need(sizeof(U), "fixed-width integer");
+        need(sizeof(U), "fixed-width value");
         U bits = 0;
         for (std::size_t i = 0; i < sizeof(U); ++i) {
             bits = static_cast<U>(bits | (static_cast<U>(static_cast<std::uint8_t>(pos_[i]))
                                           << (8 * i)));
+        }
+        if constexpr (std::same_as<T, bool>) {
+            // Any other byte is not a bool's value representation.
+            if (bits > 1) {
+                fail(errc::invalid_value, "fixed-width bool (must be 0 or 1)");
+            }
         }
         pos_ += sizeof(U);
         return std::bit_cast<T>(bits);
