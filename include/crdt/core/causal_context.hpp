@@ -9,10 +9,11 @@
 //
 // Invariant (checked by `verify()`): no cloud dot is included in the vector
 // or immediately follows it; i.e. for every cloud dot d,
-// d.counter > version().get(d.replica) + 1.
+// d.counter > version().get(d.replica) + 1 (computed without overflow: a
+// replica at counter 2^64-1 has no cloud dots).
 //
 // Complexity: contains O(log n + log c); insert and next_dot O(n + c) worst
-// case, O(log n) amortized for in-order dots; merge O(n + m + c log c).
+// case, O(log n) amortized for in-order dots; merge O(n + m + c + c').
 //
 // Thread safety: a value type. Exception safety: strong.
 #pragma once
@@ -26,11 +27,22 @@
 
 #include <boost/container/flat_set.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 
 CRDT_BEGIN_NAMESPACE
+
+namespace detail {
+/// Returns: whether counter <= top + 1, i.e. a replica whose contiguous
+///   prefix ends at `top` includes `counter` or is extended by it. Exact for
+///   top == 2^64-1, where `top + 1` would wrap to 0.
+constexpr bool covers_or_adjoins(std::uint64_t top, std::uint64_t counter) noexcept {
+    return counter <= top || counter - top == 1;
+}
+} // namespace detail
 
 /// A set of dots: a version vector plus a compacted cloud of dots past gaps.
 template <replica_identifier ReplicaId>
@@ -63,7 +75,7 @@ public:
             version_.advance(d);
             absorb(d.replica);
         } else {
-            cloud_.insert(d);
+            cloud_.insert(dot_type(d)); // copy first: the insertion itself only moves
         }
         return true;
     }
@@ -80,15 +92,25 @@ public:
     }
 
     /// Effects: *this becomes the union of *this and `other`; compacts.
+    /// Complexity: O(n + m + c + c'), the sizes of both versions and clouds.
     void merge(const basic_causal_context& other) {
-        version_.merge(other.version_);
-        if (!other.cloud_.empty()) {
-            cloud_.insert(other.cloud_.begin(), other.cloud_.end());
+        if (other.cloud_.empty()) {
+            merge(other.version_);
+            return;
         }
+        // Everything that may throw (allocating, copying dots) happens before
+        // *this changes; the version merge is strong and the rest only moves.
+        typename cloud_type::sequence_type dots;
+        dots.reserve(cloud_.size() + other.cloud_.size());
+        std::set_union(cloud_.begin(), cloud_.end(), other.cloud_.begin(), other.cloud_.end(),
+                       std::back_inserter(dots));
+        version_.merge(other.version_);
+        cloud_.adopt_sequence(boost::container::ordered_unique_range, std::move(dots));
         compact();
     }
 
     /// Effects: adds every operation of `version`; compacts.
+    /// Complexity: O(n + m + c).
     void merge(const version_type& version) {
         version_.merge(version);
         compact();
@@ -109,7 +131,7 @@ public:
     /// Effects: checks the compaction invariant; CRDT_ASSERT fails if broken.
     void verify() const {
         for (const auto& d : cloud_) {
-            CRDT_ASSERT(d.counter > version_.get(d.replica) + 1);
+            CRDT_ASSERT(!detail::covers_or_adjoins(version_.get(d.replica), d.counter));
         }
     }
 
@@ -119,11 +141,16 @@ private:
     friend struct codec<basic_causal_context>;
 
     // Moves the cloud dots of `replica` that now extend its contiguous prefix.
+    // Requires: `replica` has an entry in the version. Throws: nothing (no
+    // replica id is copied, no entry inserted), so callers stay strong.
     void absorb(const ReplicaId& replica) {
-        auto it = cloud_.lower_bound(dot_type{replica, 0});
+        auto it =
+            std::lower_bound(cloud_.begin(), cloud_.end(), replica,
+                             [](const dot_type& d, const ReplicaId& r) { return d.replica < r; });
         std::uint64_t top = version_.get(replica);
         auto first = it;
-        while (it != cloud_.end() && it->replica == replica && it->counter <= top + 1) {
+        while (it != cloud_.end() && it->replica == replica &&
+               detail::covers_or_adjoins(top, it->counter)) {
             top = std::max(top, it->counter);
             ++it;
         }
@@ -133,30 +160,36 @@ private:
         }
     }
 
-    // Restores the invariant for every replica in one pass over the cloud.
+    // Restores the invariant for every replica in one pass over the cloud,
+    // in place. Throws: nothing: it only moves dots and raises counters of
+    // replicas already in the version (a cloud dot's counter is at least 2,
+    // so the prefix it extends is not empty).
     void compact() {
         if (cloud_.empty()) {
             return;
         }
-        typename cloud_type::sequence_type kept;
-        kept.reserve(cloud_.size());
         auto seq = cloud_.extract_sequence();
+        std::size_t kept = 0;
         for (std::size_t i = 0; i < seq.size(); ++i) {
-            const dot_type& d = seq[i];
-            const std::uint64_t top = version_.get(d.replica);
-            if (d.counter <= top) {
+            const std::uint64_t top = version_.get(seq[i].replica);
+            if (seq[i].counter <= top) {
                 continue;
             }
-            if (d.counter == top + 1) {
-                version_.advance(d);
+            if (seq[i].counter - top == 1) {
+                CRDT_ASSERT(top >= 1);
+                version_.advance(seq[i]);
                 continue;
             }
-            kept.push_back(d);
+            if (kept != i) {
+                seq[kept] = std::move(seq[i]);
+            }
+            ++kept;
         }
         // The pass visits each replica's dots in increasing counter order, so
         // once one dot is kept (past a gap) every later dot of that replica
         // is past the same gap.
-        cloud_.adopt_sequence(boost::container::ordered_unique_range, std::move(kept));
+        seq.erase(seq.begin() + static_cast<std::ptrdiff_t>(kept), seq.end());
+        cloud_.adopt_sequence(boost::container::ordered_unique_range, std::move(seq));
     }
 
     version_type version_;
@@ -196,10 +229,9 @@ struct codec<basic_causal_context<ReplicaId>> {
                 r.fail_at(errc::invalid_value,
                           "causal_context cloud (dots must be strictly increasing)", at);
             }
-            if (d.counter <= c.version_.get(d.replica) + 1) {
+            if (detail::covers_or_adjoins(c.version_.get(d.replica), d.counter)) {
                 r.fail_at(errc::invalid_value,
-                          "causal_context cloud (dot included in or adjacent to the version)",
-                          at);
+                          "causal_context cloud (dot included in or adjacent to the version)", at);
             }
             seq.push_back(d);
         }

@@ -17,8 +17,8 @@
 // for small vectors, and `operator==`, `compare` and `merge` are linear walks.
 //
 // Thread safety: a value type; concurrent const access is safe.
-// Exception safety: strong for every mutator (they only allocate before
-// changing anything, or use small_vector operations that are strong).
+// Exception safety: strong for every mutator: they allocate and copy replica
+// ids (which may throw, e.g. agent_id's string) before changing anything.
 #pragma once
 
 #include <crdt/codec/codec.hpp>
@@ -37,6 +37,7 @@
 #include <functional>
 #include <initializer_list>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 CRDT_BEGIN_NAMESPACE
@@ -132,12 +133,16 @@ public:
     /// Requires: the counter is below 2^64-1.
     dot_type increment(const ReplicaId& replica) {
         auto it = find(replica);
-        if (it != entries_.end() && it->replica == replica) {
-            CRDT_ASSERT(it->counter < std::numeric_limits<std::uint64_t>::max());
-            return {replica, ++mut(it)->counter};
+        const bool present = it != entries_.end() && it->replica == replica;
+        CRDT_ASSERT(!present || it->counter < std::numeric_limits<std::uint64_t>::max());
+        // Build the result (copying the id, which may throw) before changing anything.
+        dot_type d{replica, present ? it->counter + 1 : 1};
+        if (present) {
+            mut(it)->counter = d.counter;
+        } else {
+            entries_.insert(it, entry{replica, 1});
         }
-        entries_.insert(it, entry{replica, 1});
-        return {replica, 1};
+        return d;
     }
 
     /// Returns: whether the operation `d` is included: 1 <= d.counter <= get(d.replica).
@@ -154,9 +159,11 @@ public:
 
     /// Effects: *this becomes the pointwise maximum of *this and `other`
     ///   (the union of both sets of operations).
-    /// Complexity: O(n + m); allocates only if the result outgrows the capacity.
+    /// Complexity: O(n + m); allocates only if the result outgrows the current
+    ///   capacity, or, for ids whose copy may throw (agent_id), the inline one.
+    /// Exception safety: strong.
     void merge(const basic_version_vector& other) {
-        // Count replicas of `other` missing here, then merge from the back in place.
+        // Count the replicas of `other` missing here.
         std::size_t extra = 0;
         {
             auto a = entries_.begin();
@@ -169,7 +176,7 @@ public:
                 }
             }
         }
-        if (extra == 0) {
+        if (extra == 0) { // only counters change: nothing throws
             auto a = entries_.begin();
             for (const auto& e : other.entries_) {
                 while (a->replica < e.replica) {
@@ -179,27 +186,50 @@ public:
             }
             return;
         }
-        const std::size_t n = entries_.size();
-        entries_.resize(n + extra);
-        std::size_t i = n;                     // one past the last unmerged entry of *this
-        std::size_t j = other.entries_.size(); // one past the last unmerged entry of other
-        std::size_t k = n + extra;             // one past the next slot to fill
-        while (j > 0) {
-            const entry& b = other.entries_[j - 1];
-            if (i > 0 && b.replica < entries_[i - 1].replica) {
-                entries_[--k] = entries_[--i];
-            } else if (i > 0 && entries_[i - 1].replica == b.replica) {
-                entry merged = entries_[--i];
-                merged.counter = std::max(merged.counter, b.counter);
-                entries_[--k] = merged;
-                --j;
-            } else {
-                entries_[--k] = b;
-                --j;
+        if constexpr (std::is_nothrow_copy_assignable_v<entry>) {
+            // Merge from the back in place: after the resize nothing throws.
+            const std::size_t n = entries_.size();
+            entries_.resize(n + extra);
+            std::size_t i = n;                     // one past the last unmerged entry of *this
+            std::size_t j = other.entries_.size(); // one past the last unmerged entry of other
+            std::size_t k = n + extra;             // one past the next slot to fill
+            while (j > 0) {
+                const entry& b = other.entries_[j - 1];
+                if (i > 0 && b.replica < entries_[i - 1].replica) {
+                    entries_[--k] = entries_[--i];
+                } else if (i > 0 && entries_[i - 1].replica == b.replica) {
+                    entry merged = entries_[--i];
+                    merged.counter = std::max(merged.counter, b.counter);
+                    entries_[--k] = merged;
+                    --j;
+                } else {
+                    entries_[--k] = b;
+                    --j;
+                }
             }
+            // Entries [0, i) of *this are already in place (k == i here).
+            CRDT_ASSERT(k == i);
+        } else {
+            // Copying a replica id may throw (agent_id's string): merge into
+            // new storage (inline when the result fits) and swap it in, so a
+            // throw leaves *this unchanged.
+            storage merged;
+            merged.reserve(entries_.size() + extra);
+            auto a = entries_.cbegin();
+            for (const auto& e : other.entries_) {
+                while (a != entries_.cend() && a->replica < e.replica) {
+                    merged.push_back(*a++);
+                }
+                if (a != entries_.cend() && a->replica == e.replica) {
+                    merged.push_back(entry{a->replica, std::max(a->counter, e.counter)});
+                    ++a;
+                } else {
+                    merged.push_back(e);
+                }
+            }
+            merged.insert(merged.end(), a, entries_.cend());
+            entries_.swap(merged);
         }
-        // Entries [0, i) of *this are already in place (k == i here).
-        CRDT_ASSERT(k == i);
     }
 
     /// Returns: how *this relates to `other` in the causal partial order.
@@ -287,9 +317,7 @@ private:
         return std::lower_bound(entries_.begin(), entries_.end(), replica,
                                 [](const entry& e, const ReplicaId& r) { return e.replica < r; });
     }
-    entry* mut(const_iterator it) noexcept {
-        return entries_.data() + (it - entries_.cbegin());
-    }
+    entry* mut(const_iterator it) noexcept { return entries_.data() + (it - entries_.cbegin()); }
 
     storage entries_;
 };
@@ -327,8 +355,7 @@ struct codec<basic_version_vector<ReplicaId>> {
             const std::size_t counter_at = r.offset();
             const std::uint64_t counter = r.varint();
             if (counter == 0) {
-                r.fail_at(errc::invalid_value, "version_vector counter (must be >= 1)",
-                          counter_at);
+                r.fail_at(errc::invalid_value, "version_vector counter (must be >= 1)", counter_at);
             }
             // Appending in order keeps the entries sorted: set() inserts at the end.
             out.set(replica, counter);
