@@ -32,9 +32,10 @@
 // signed as zigzag varint, range-checked on decode), float and double
 // (fixed little-endian), std::byte, std::string (UTF-8, validated),
 // std::vector<std::byte> (length-prefixed bytes), std::vector<T>,
-// std::array<T, N>, std::optional<T>, std::pair, std::tuple. The core types
-// (replica ids, dots, clocks, version vectors, causal contexts) specialize it
-// in their own headers.
+// std::array<T, N>, std::optional<T>, std::pair, std::tuple (the containers
+// only for encodable element types, so `encodable<std::vector<X>>` is false
+// when X has no codec). The core types (replica ids, dots, clocks, version
+// vectors, causal contexts) specialize it in their own headers.
 #pragma once
 
 #include <crdt/codec/reader.hpp>
@@ -180,8 +181,12 @@ struct codec<std::vector<std::byte>> {
 
 // --- containers --------------------------------------------------------------
 
+// Container codecs are constrained on encodable elements, so misuse fails
+// in check_encodable's one-line message, not deep inside a member.
+
 template <class T, class Alloc>
-struct codec<std::vector<T, Alloc>, std::enable_if_t<!std::is_same_v<T, std::byte>>> {
+    requires(!std::is_same_v<T, std::byte> && encodable<T>)
+struct codec<std::vector<T, Alloc>> {
     static void encode(byte_writer& w, const std::vector<T, Alloc>& v) {
         w.varint(v.size());
         for (const auto& x : v) {
@@ -199,7 +204,7 @@ struct codec<std::vector<T, Alloc>, std::enable_if_t<!std::is_same_v<T, std::byt
     }
 };
 
-template <class T, std::size_t N>
+template <encodable T, std::size_t N>
 struct codec<std::array<T, N>> {
     static void encode(byte_writer& w, const std::array<T, N>& v) {
         for (const auto& x : v) {
@@ -214,7 +219,7 @@ struct codec<std::array<T, N>> {
     }
 };
 
-template <class T>
+template <encodable T>
 struct codec<std::optional<T>> {
     static void encode(byte_writer& w, const std::optional<T>& v) {
         w.byte(v ? 1 : 0);
@@ -230,7 +235,7 @@ struct codec<std::optional<T>> {
     }
 };
 
-template <class A, class B>
+template <encodable A, encodable B>
 struct codec<std::pair<A, B>> {
     static void encode(byte_writer& w, const std::pair<A, B>& v) {
         codec<A>::encode(w, v.first);
@@ -243,7 +248,7 @@ struct codec<std::pair<A, B>> {
     }
 };
 
-template <class... Ts>
+template <encodable... Ts>
 struct codec<std::tuple<Ts...>> {
     static void encode(byte_writer& w, const std::tuple<Ts...>& v) {
         std::apply([&](const auto&... xs) { (codec<Ts>::encode(w, xs), ...); }, v);

@@ -56,27 +56,15 @@ public:
 
     /// Returns: the next unsigned LEB128 varint.
     /// Throws: crdt::error (truncated, overlong_varint).
-    std::uint64_t varint() {
-        const std::byte* start = pos_;
-        std::uint64_t value = 0;
-        switch (varint::decode(pos_, last_, value)) {
-        case varint::decode_status::ok: return value;
-        case varint::decode_status::truncated:
-            pos_ = start;
-            fail(errc::truncated, "varint");
-        case varint::decode_status::overlong:
-            pos_ = start;
-            fail(errc::overlong_varint, "varint");
-        }
-        fail(errc::invalid_value, "varint"); // not reached
-    }
+    std::uint64_t varint() { return read_varint("varint"); }
 
     /// Returns: the next varint, checked to fit in `T`.
-    /// Throws: crdt::error (truncated, overlong_varint if it does not fit).
+    /// Throws: crdt::error (truncated, overlong_varint if it does not fit),
+    ///   naming `field`.
     template <std::unsigned_integral T>
     T varint_as(std::string_view field = "varint") {
         const std::size_t start = offset();
-        const std::uint64_t v = varint();
+        const std::uint64_t v = read_varint(field);
         if (v > std::numeric_limits<T>::max()) {
             throw error(errc::overlong_varint,
                         context(field) + ": value " + std::to_string(v) + " out of range", start);
@@ -88,10 +76,12 @@ public:
     std::int64_t zigzag() { return varint::zigzag_decode(varint()); }
 
     /// Returns: the next zigzag varint, checked to fit in `T`.
+    /// Throws: crdt::error (truncated, overlong_varint if it does not fit),
+    ///   naming `field`.
     template <std::signed_integral T>
     T zigzag_as(std::string_view field = "varint") {
         const std::size_t start = offset();
-        const std::int64_t v = zigzag();
+        const std::int64_t v = varint::zigzag_decode(read_varint(field));
         if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) {
             throw error(errc::overlong_varint,
                         context(field) + ": value " + std::to_string(v) + " out of range", start);
@@ -170,7 +160,7 @@ public:
     /// Throws: crdt::error (truncated, overlong_varint, length_out_of_range).
     std::size_t length(std::string_view field = "length") {
         const std::size_t start = offset();
-        const std::uint64_t n = varint();
+        const std::uint64_t n = read_varint(field);
         if (n > remaining()) {
             throw error(errc::length_out_of_range,
                         context(field) + ": " + std::to_string(n) + " but only " +
@@ -201,6 +191,23 @@ public:
     }
 
 private:
+    // Reads a varint; on failure the error names `field` and the offset
+    // where the varint starts.
+    std::uint64_t read_varint(std::string_view field) {
+        const std::byte* start = pos_;
+        std::uint64_t value = 0;
+        switch (varint::decode(pos_, last_, value)) {
+        case varint::decode_status::ok: return value;
+        case varint::decode_status::truncated:
+            pos_ = start;
+            fail(errc::truncated, field);
+        case varint::decode_status::overlong:
+            pos_ = start;
+            fail(errc::overlong_varint, field);
+        }
+        fail(errc::invalid_value, field); // not reached
+    }
+
     void need(std::size_t n, std::string_view field) const {
         if (remaining() < n) {
             fail(errc::truncated, field);

@@ -102,10 +102,13 @@ inline std::vector<std::byte> mutate(std::vector<std::byte> b, std::mt19937_64& 
                 b.resize(pick(b.size()));
             }
             break;
-        case 2: // insert a random byte
-            b.insert(b.begin() + static_cast<std::ptrdiff_t>(pick(b.size() + 1)),
-                     static_cast<std::byte>(rng()));
+        case 2: { // insert a random byte
+            // Two statements: the order of evaluation of function arguments
+            // differs between compilers, and a seed must mean the same run.
+            const std::size_t at = pick(b.size() + 1);
+            b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), static_cast<std::byte>(rng()));
             break;
+        }
         case 3: // delete a byte
             if (!b.empty()) {
                 b.erase(b.begin() + static_cast<std::ptrdiff_t>(pick(b.size())));
