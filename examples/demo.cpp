@@ -44,8 +44,8 @@ int main() {
         a.next_dot(alice);
     }
     b.next_dot(bob);
-    std::printf("alice %s  bob %s  -> %s\n", show(a.version()).c_str(),
-                show(b.version()).c_str(), show(a.version().compare(b.version())));
+    std::printf("alice %s  bob %s  -> %s\n", show(a.version()).c_str(), show(b.version()).c_str(),
+                show(a.version().compare(b.version())));
 
     // Bob hears about alice's first two operations only: a gap-free prefix.
     b.insert({alice, 1});

@@ -26,7 +26,8 @@
 //      bounded by the bytes left, byte_reader::length);
 //   4. robust: decode of arbitrary bytes returns a value or throws
 //      crdt::error; never crashes, never allocates more than a small multiple
-//      of the input size, never throws anything else (except std::bad_alloc).
+//      of the input size, never throws anything else (std::bad_alloc only on
+//      genuine exhaustion; the law checkers treat it as a violation).
 //
 // Specializations provided here: bool, all integer types (unsigned as varint,
 // signed as zigzag varint, range-checked on decode), float and double
@@ -44,6 +45,7 @@
 #include <crdt/core/error.hpp>
 #include <crdt/fwd.hpp>
 
+#include <algorithm>
 #include <array>
 #include <concepts>
 #include <cstddef>
@@ -69,16 +71,18 @@ struct codec {
 
 namespace detail {
 template <class T>
-concept codec_unspecialized = requires { typename codec<T>::crdt_codec_not_specialized; };
+concept codec_unspecialized = requires {
+    typename codec<T>::crdt_codec_not_specialized;
+};
 } // namespace detail
 
 /// A type crdt can encode: `codec<T>` is specialized with encode and decode.
 template <class T>
-concept encodable = !detail::codec_unspecialized<T> &&
-                    requires(byte_writer& w, byte_reader& r, const T& value) {
-                        codec<T>::encode(w, value);
-                        { codec<T>::decode(r) } -> std::same_as<T>;
-                    };
+concept encodable =
+    !detail::codec_unspecialized<T> && requires(byte_writer & w, byte_reader& r, const T& value) {
+    codec<T>::encode(w, value);
+    { codec<T>::decode(r) } -> std::same_as<T>;
+};
 
 namespace detail {
 template <class T>
@@ -156,8 +160,8 @@ struct codec<T, std::enable_if_t<std::is_integral_v<T> && std::is_signed_v<T>>> 
 };
 
 template <class T>
-struct codec<T, std::enable_if_t<std::is_floating_point_v<T> &&
-                                 (sizeof(T) == 4 || sizeof(T) == 8)>> {
+struct codec<T,
+             std::enable_if_t<std::is_floating_point_v<T> && (sizeof(T) == 4 || sizeof(T) == 8)>> {
     static void encode(byte_writer& w, T v) { w.fixed(v); }
     static T decode(byte_reader& r) { return r.fixed<T>(); }
 };
@@ -184,9 +188,8 @@ struct codec<std::vector<std::byte>> {
 // Container codecs are constrained on encodable elements, so misuse fails
 // in check_encodable's one-line message, not deep inside a member.
 
-template <class T, class Alloc>
-    requires(!std::is_same_v<T, std::byte> && encodable<T>)
-struct codec<std::vector<T, Alloc>> {
+template <encodable T, class Alloc>
+struct codec<std::vector<T, Alloc>, std::enable_if_t<!std::is_same_v<T, std::byte>>> {
     static void encode(byte_writer& w, const std::vector<T, Alloc>& v) {
         w.varint(v.size());
         for (const auto& x : v) {
@@ -196,7 +199,9 @@ struct codec<std::vector<T, Alloc>> {
     static std::vector<T, Alloc> decode(byte_reader& r) {
         const std::size_t n = r.length("vector element count");
         std::vector<T, Alloc> v;
-        v.reserve(n);
+        // `n` is bounded by the bytes left, not by sizeof(T): reserve at most
+        // ~64 KiB up front and let the vector grow past that as elements decode.
+        v.reserve(std::min(n, std::size_t{1} + std::size_t{65536} / sizeof(T)));
         for (std::size_t i = 0; i < n; ++i) {
             v.push_back(codec<T>::decode(r));
         }
@@ -204,8 +209,9 @@ struct codec<std::vector<T, Alloc>> {
     }
 };
 
+// (Empty arrays and tuples have no codec: an encoding is never empty.)
 template <encodable T, std::size_t N>
-struct codec<std::array<T, N>> {
+struct codec<std::array<T, N>, std::enable_if_t<(N > 0)>> {
     static void encode(byte_writer& w, const std::array<T, N>& v) {
         for (const auto& x : v) {
             codec<T>::encode(w, x);
@@ -215,7 +221,8 @@ struct codec<std::array<T, N>> {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Braced initialization evaluates left to right.
             return std::array<T, N>{((void)I, codec<T>::decode(r))...};
-        }(std::make_index_sequence<N>{});
+        }
+        (std::make_index_sequence<N>{});
     }
 };
 
@@ -249,7 +256,7 @@ struct codec<std::pair<A, B>> {
 };
 
 template <encodable... Ts>
-struct codec<std::tuple<Ts...>> {
+struct codec<std::tuple<Ts...>, std::enable_if_t<(sizeof...(Ts) > 0)>> {
     static void encode(byte_writer& w, const std::tuple<Ts...>& v) {
         std::apply([&](const auto&... xs) { (codec<Ts>::encode(w, xs), ...); }, v);
     }

@@ -20,6 +20,7 @@
 #include <crdt/codec/varint.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
+#include <crdt/detail/traits.hpp>
 
 #include <bit>
 #include <concepts>
@@ -37,8 +38,7 @@ class byte_reader {
 public:
     /// Effects: reads from `input`; `what` names the input in error messages
     ///   (e.g. "version_vector" or a file name). `what` must outlive the reader.
-    explicit byte_reader(std::span<const std::byte> input,
-                         std::string_view what = "input") noexcept
+    explicit byte_reader(std::span<const std::byte> input, std::string_view what = "input") noexcept
         : first_(input.data()), pos_(input.data()), last_(input.data() + input.size()),
           what_(what) {}
 
@@ -92,8 +92,7 @@ public:
     /// Returns: the next `sizeof(T)` bytes as a little-endian value.
     /// Throws: crdt::error(truncated); for `bool`, crdt::error(invalid_value)
     ///   if the byte is neither 0 nor 1.
-    template <class T>
-        requires std::integral<T> || std::floating_point<T>
+    template <detail::fixed_width T>
     T fixed() {
         using U = std::make_unsigned_t<
             std::conditional_t<std::floating_point<T>,
@@ -103,8 +102,8 @@ public:
         need(sizeof(U), "fixed-width value");
         U bits = 0;
         for (std::size_t i = 0; i < sizeof(U); ++i) {
-            bits = static_cast<U>(bits | (static_cast<U>(static_cast<std::uint8_t>(pos_[i]))
-                                          << (8 * i)));
+            bits = static_cast<U>(bits |
+                                  (static_cast<U>(static_cast<std::uint8_t>(pos_[i])) << (8 * i)));
         }
         if constexpr (std::same_as<T, bool>) {
             // Any other byte is not a bool's value representation.
@@ -147,8 +146,7 @@ public:
         const std::size_t n = length("string length");
         std::string_view text(reinterpret_cast<const char*>(pos_), n);
         if (auto bad = utf8::find_invalid(text)) {
-            throw error(errc::invalid_utf8, context("string") + ": invalid UTF-8",
-                        offset() + *bad);
+            throw error(errc::invalid_utf8, context("string") + ": invalid UTF-8", offset() + *bad);
         }
         pos_ += n;
         return text;
@@ -198,12 +196,8 @@ private:
         std::uint64_t value = 0;
         switch (varint::decode(pos_, last_, value)) {
         case varint::decode_status::ok: return value;
-        case varint::decode_status::truncated:
-            pos_ = start;
-            fail(errc::truncated, field);
-        case varint::decode_status::overlong:
-            pos_ = start;
-            fail(errc::overlong_varint, field);
+        case varint::decode_status::truncated: pos_ = start; fail(errc::truncated, field);
+        case varint::decode_status::overlong: pos_ = start; fail(errc::overlong_varint, field);
         }
         fail(errc::invalid_value, field); // not reached
     }

@@ -69,7 +69,9 @@ constexpr std::optional<std::size_t> find_invalid(std::string_view text) noexcep
 }
 
 /// Returns: whether `text` is valid UTF-8.
-constexpr bool is_valid(std::string_view text) noexcept { return !find_invalid(text).has_value(); }
+constexpr bool is_valid(std::string_view text) noexcept {
+    return !find_invalid(text).has_value();
+}
 
 /// Requires: `text` is valid UTF-8.
 /// Returns: the number of code points in `text`.

@@ -13,6 +13,7 @@
 #include <crdt/codec/varint.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
+#include <crdt/detail/traits.hpp>
 
 #include <bit>
 #include <concepts>
@@ -50,8 +51,7 @@ public:
     void zigzag(std::int64_t value) { varint(varint::zigzag_encode(value)); }
 
     /// Effects: appends `value` as `sizeof(T)` little-endian bytes.
-    template <class T>
-        requires std::integral<T> || std::floating_point<T>
+    template <detail::fixed_width T>
     void fixed(T value) {
         using U = std::make_unsigned_t<
             std::conditional_t<std::floating_point<T>,

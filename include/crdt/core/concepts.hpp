@@ -28,8 +28,8 @@ concept hashable = requires(const T& v) {
 /// round-trips (crdt::testing::check_round_trip); the order of two ids does not
 /// depend on the machine that compares them.
 template <class R>
-concept replica_identifier = std::regular<R> && std::totally_ordered<R> && hashable<R> &&
-                             encodable<R>;
+concept replica_identifier =
+    std::regular<R> && std::totally_ordered<R> && hashable<R> && encodable<R>;
 
 /// A state that joins with another state of its type: `a.merge(b)` replaces
 /// `a` with the least upper bound of `a` and `b`.
@@ -38,7 +38,8 @@ concept replica_identifier = std::regular<R> && std::totally_ordered<R> && hasha
 ///   associative  (a.merge(b)).merge(c) == a.merge(b.merge(c));
 ///   idempotent   a.merge(a) == a.
 template <class T>
-concept mergeable = std::copyable<T> && std::equality_comparable<T> &&
-                    requires(T& a, const T& b) { a.merge(b); };
+concept mergeable = std::copyable<T> && std::equality_comparable<T> && requires(T& a, const T& b) {
+    a.merge(b);
+};
 
 CRDT_END_NAMESPACE

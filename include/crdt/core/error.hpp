@@ -99,7 +99,8 @@ public:
     /// Effects: constructs an error with cause `e` at byte `offset` of the
     /// input; the offset is appended to the message as " (at byte N)".
     error(errc e, const std::string& context, std::size_t offset)
-        : std::system_error(make_error_code(e), context + " (at byte " + std::to_string(offset) + ")"),
+        : std::system_error(make_error_code(e),
+                            context + " (at byte " + std::to_string(offset) + ")"),
           offset_(offset) {}
 
     /// Returns: the cause as a crdt::errc.

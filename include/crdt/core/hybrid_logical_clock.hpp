@@ -111,11 +111,10 @@ public:
     hlc_timestamp update(const hlc_timestamp& remote) {
         const std::uint64_t pt = wall_();
         if (remote.physical_ms > pt && remote.physical_ms - pt > max_skew_) {
-            throw error(errc::clock_skew,
-                        "hybrid_logical_clock::update: remote timestamp is " +
-                            std::to_string(remote.physical_ms - pt) +
-                            " ms ahead of the local clock; the maximum skew is " +
-                            std::to_string(max_skew_) + " ms");
+            throw error(errc::clock_skew, "hybrid_logical_clock::update: remote timestamp is " +
+                                              std::to_string(remote.physical_ms - pt) +
+                                              " ms ahead of the local clock; the maximum skew is " +
+                                              std::to_string(max_skew_) + " ms");
         }
         const std::uint64_t top = std::max({last_.physical_ms, remote.physical_ms, pt});
         hlc_timestamp next;

@@ -55,9 +55,9 @@ public:
     time_type receive(time_type remote) {
         const time_type top = std::max(time_, remote);
         if (top == std::numeric_limits<time_type>::max()) {
-            throw error(errc::counter_overflow,
-                        "lamport_clock::receive: remote time " + std::to_string(remote) +
-                            " leaves no room for a later event");
+            throw error(errc::counter_overflow, "lamport_clock::receive: remote time " +
+                                                    std::to_string(remote) +
+                                                    " leaves no room for a later event");
         }
         time_ = top + 1;
         return time_;

@@ -127,9 +127,8 @@ public:
     /// Throws: crdt::error(errc::invalid_value) on any other text.
     static replica_id128 parse(std::string_view text) {
         if (text.size() != 32) {
-            throw error(errc::invalid_value,
-                        "parsing replica_id128: expected 32 hex digits, got " +
-                            std::to_string(text.size()) + " characters");
+            throw error(errc::invalid_value, "parsing replica_id128: expected 32 hex digits, got " +
+                                                 std::to_string(text.size()) + " characters");
         }
         return {detail::parse_hex64(text.substr(0, 16), "replica_id128"),
                 detail::parse_hex64(text.substr(16), "replica_id128")};
@@ -147,8 +146,8 @@ public:
         return s;
     }
 
-    friend constexpr auto operator<=>(const replica_id128&, const replica_id128&) noexcept =
-        default;
+    friend constexpr auto operator<=>(const replica_id128&,
+                                      const replica_id128&) noexcept = default;
 
 private:
     std::uint64_t hi_ = 0;
@@ -245,7 +244,8 @@ struct std::hash<crdt::replica_id> {
 template <>
 struct std::hash<crdt::replica_id128> {
     std::size_t operator()(const crdt::replica_id128& id) const noexcept {
-        return static_cast<std::size_t>(crdt::detail::mix64(id.high() ^ crdt::detail::mix64(id.low())));
+        return static_cast<std::size_t>(
+            crdt::detail::mix64(id.high() ^ crdt::detail::mix64(id.low())));
     }
 };
 

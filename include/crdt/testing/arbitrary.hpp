@@ -26,27 +26,30 @@ template <>
 struct Arbitrary<crdt::replica_id> {
     static Gen<crdt::replica_id> arbitrary() {
         // Mostly a pool of 8 ids (shared between values), sometimes any id.
-        return gen::oneOf(
-            gen::map(gen::inRange<std::uint64_t>(1, 9), [](std::uint64_t v) { return crdt::replica_id(v); }),
-            gen::map(gen::arbitrary<std::uint64_t>(), [](std::uint64_t v) { return crdt::replica_id(v); }));
+        return gen::oneOf(gen::map(gen::inRange<std::uint64_t>(1, 9),
+                                   [](std::uint64_t v) { return crdt::replica_id(v); }),
+                          gen::map(gen::arbitrary<std::uint64_t>(),
+                                   [](std::uint64_t v) { return crdt::replica_id(v); }));
     }
 };
 
 template <>
 struct Arbitrary<crdt::replica_id128> {
     static Gen<crdt::replica_id128> arbitrary() {
-        return gen::map(gen::pair(gen::inRange<std::uint64_t>(0, 4), gen::arbitrary<std::uint64_t>()),
-                        [](std::pair<std::uint64_t, std::uint64_t> p) {
-                            return crdt::replica_id128(p.first, p.second % 4);
-                        });
+        return gen::map(
+            gen::pair(gen::inRange<std::uint64_t>(0, 4), gen::arbitrary<std::uint64_t>()),
+            [](std::pair<std::uint64_t, std::uint64_t> p) {
+                return crdt::replica_id128(p.first, p.second % 4);
+            });
     }
 };
 
 template <>
 struct Arbitrary<crdt::agent_id> {
     static Gen<crdt::agent_id> arbitrary() {
-        return gen::map(gen::element<std::string>("a", "b", "c", "alice", "bob", "\xc3\xa9t\xc3\xa9", "Z", ""),
-                        [](const std::string& s) { return crdt::agent_id(s); });
+        return gen::map(
+            gen::element<std::string>("a", "b", "c", "alice", "bob", "\xc3\xa9t\xc3\xa9", "Z", ""),
+            [](const std::string& s) { return crdt::agent_id(s); });
     }
 };
 
@@ -63,28 +66,30 @@ struct Arbitrary<crdt::basic_dot<R>> {
 template <class R>
 struct Arbitrary<crdt::basic_version_vector<R>> {
     static Gen<crdt::basic_version_vector<R>> arbitrary() {
-        return gen::map(gen::container<std::vector<crdt::basic_dot<R>>>(gen::arbitrary<crdt::basic_dot<R>>()),
-                        [](const std::vector<crdt::basic_dot<R>>& dots) {
-                            crdt::basic_version_vector<R> v;
-                            for (const auto& d : dots) {
-                                v.advance(d);
-                            }
-                            return v;
-                        });
+        return gen::map(
+            gen::container<std::vector<crdt::basic_dot<R>>>(gen::arbitrary<crdt::basic_dot<R>>()),
+            [](const std::vector<crdt::basic_dot<R>>& dots) {
+                crdt::basic_version_vector<R> v;
+                for (const auto& d : dots) {
+                    v.advance(d);
+                }
+                return v;
+            });
     }
 };
 
 template <class R>
 struct Arbitrary<crdt::basic_causal_context<R>> {
     static Gen<crdt::basic_causal_context<R>> arbitrary() {
-        return gen::map(gen::container<std::vector<crdt::basic_dot<R>>>(gen::arbitrary<crdt::basic_dot<R>>()),
-                        [](const std::vector<crdt::basic_dot<R>>& dots) {
-                            crdt::basic_causal_context<R> c;
-                            for (const auto& d : dots) {
-                                c.insert(d);
-                            }
-                            return c;
-                        });
+        return gen::map(
+            gen::container<std::vector<crdt::basic_dot<R>>>(gen::arbitrary<crdt::basic_dot<R>>()),
+            [](const std::vector<crdt::basic_dot<R>>& dots) {
+                crdt::basic_causal_context<R> c;
+                for (const auto& d : dots) {
+                    c.insert(d);
+                }
+                return c;
+            });
     }
 };
 

@@ -131,8 +131,8 @@ inline std::vector<std::byte> mutate(std::vector<std::byte> b, std::mt19937_64& 
                 const std::size_t len = 1 + pick(b.size() - from);
                 std::vector<std::byte> slice(b.begin() + static_cast<std::ptrdiff_t>(from),
                                              b.begin() + static_cast<std::ptrdiff_t>(from + len));
-                b.insert(b.begin() + static_cast<std::ptrdiff_t>(pick(b.size() + 1)),
-                         slice.begin(), slice.end());
+                b.insert(b.begin() + static_cast<std::ptrdiff_t>(pick(b.size() + 1)), slice.begin(),
+                         slice.end());
             }
             break;
         }

@@ -124,8 +124,8 @@ void check_convergence(const T& initial, const std::vector<T>& updates, std::uin
             join(state, updates[i]);
         }
         if (!(state == reference)) {
-            throw law_violation("delivery order changed the result: replica " +
-                                std::to_string(r) + " (seed " + std::to_string(seed) +
+            throw law_violation("delivery order changed the result: replica " + std::to_string(r) +
+                                " (seed " + std::to_string(seed) +
                                 ") differs after a shuffled, duplicated delivery");
         }
     }
