@@ -1,0 +1,163 @@
+// crdt/testing/summary_laws.hpp -- law checkers for summarized B-tree
+// traits, dimensions and walk classifiers (crdt/btree/summary.hpp).
+//
+// The tree folds summaries in whatever grouping its node boundaries give, so
+// a summary that is not a monoid silently gives different answers after a
+// split, an append or a bulk build. Run these on your own traits:
+//
+//   std::vector<run> items = ...;                      // any sample, in order
+//   crdt::testing::check_summary_laws<run_traits>(items, seed);
+//   crdt::testing::check_dimension_laws<run_traits>(items, utf16_dim{}, seed);
+//   crdt::testing::check_classifier_monotone<run_traits>(items, classify, seed);
+//
+// A broken law throws crdt::testing::law_violation naming it, so the checkers
+// work under Catch2, RapidCheck (shrinks the sample), GoogleTest or main().
+// Requires: summary_type (and the dimension) equality-comparable.
+// Complexity: O(n * rounds) combines. Thread safety: pure functions.
+#pragma once
+
+#include <crdt/btree/summary.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/testing/laws.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+CRDT_BEGIN_NAMESPACE
+namespace testing {
+
+namespace detail {
+template <class Tr>
+typename Tr::summary_type fold_items(const std::vector<typename Tr::item_type>& items,
+                                     std::size_t from, std::size_t to) {
+    auto s = Tr::zero();
+    for (std::size_t i = from; i < to; ++i) {
+        Tr::combine(s, Tr::summarize(items[i]));
+    }
+    return s;
+}
+template <class Tr>
+typename Tr::summary_type combined(typename Tr::summary_type a,
+                                   const typename Tr::summary_type& b) {
+    Tr::combine(a, b);
+    return a;
+}
+} // namespace detail
+
+/// Effects: checks, over the sample `items`, that zero() is a two-sided
+/// identity of combine and that combine is associative: for `rounds` random
+/// split points i <= j, fold[0,i) + (fold[i,j) + fold[j,n)) ==
+/// (fold[0,i) + fold[i,j)) + fold[j,n) == fold[0,n).
+/// Throws: law_violation("summary ...") on the first violation.
+template <btree::summary_traits Tr>
+requires std::equality_comparable<typename Tr::summary_type>
+void check_summary_laws(const std::vector<typename Tr::item_type>& items, std::uint64_t seed,
+                        std::size_t rounds = 64) {
+    const auto z = Tr::zero();
+    if (!(detail::combined<Tr>(z, z) == z)) {
+        throw law_violation("summary: zero + zero != zero");
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto s = Tr::summarize(items[i]);
+        if (!(detail::combined<Tr>(z, s) == s) || !(detail::combined<Tr>(s, z) == s)) {
+            throw law_violation("summary: zero is not an identity for item " + std::to_string(i));
+        }
+    }
+    const std::size_t n = items.size();
+    const auto whole = detail::fold_items<Tr>(items, 0, n);
+    std::mt19937_64 rng(seed);
+    for (std::size_t r = 0; r < rounds; ++r) {
+        std::size_t i = static_cast<std::size_t>(rng() % (n + 1));
+        std::size_t j = static_cast<std::size_t>(rng() % (n + 1));
+        if (i > j) {
+            std::swap(i, j);
+        }
+        const auto a = detail::fold_items<Tr>(items, 0, i);
+        const auto b = detail::fold_items<Tr>(items, i, j);
+        const auto c = detail::fold_items<Tr>(items, j, n);
+        const auto left = detail::combined<Tr>(detail::combined<Tr>(a, b), c);
+        const auto right = detail::combined<Tr>(a, detail::combined<Tr>(b, c));
+        if (!(left == right)) {
+            throw law_violation("summary: combine is not associative at splits " +
+                                std::to_string(i) + ", " + std::to_string(j));
+        }
+        if (!(left == whole)) {
+            throw law_violation("summary: folding in parts at " + std::to_string(i) + ", " +
+                                std::to_string(j) + " differs from the whole fold");
+        }
+    }
+}
+
+/// Effects: checks that dimension D (total or partial) agrees with itself:
+/// adding the fold of a random range at once equals adding its items one by
+/// one (when a partial dimension knows the range), and every single item is
+/// known to a partial dimension.
+/// Throws: law_violation("dimension ...") on the first violation.
+template <btree::summary_traits Tr, class D>
+requires(btree::dimension<D, typename Tr::summary_type> ||
+         btree::partial_dimension<D, typename Tr::summary_type>) &&
+    std::equality_comparable<D> void check_dimension_laws(
+        const std::vector<typename Tr::item_type>& items, const D& origin, std::uint64_t seed,
+        std::size_t rounds = 64) {
+    const std::size_t n = items.size();
+    std::mt19937_64 rng(seed);
+    for (std::size_t r = 0; r < rounds; ++r) {
+        std::size_t i = static_cast<std::size_t>(rng() % (n + 1));
+        std::size_t j = static_cast<std::size_t>(rng() % (n + 1));
+        if (i > j) {
+            std::swap(i, j);
+        }
+        D stepwise = origin;
+        for (std::size_t k = i; k < j; ++k) {
+            if (!btree::try_add(stepwise, Tr::summarize(items[k]))) {
+                throw law_violation("dimension: unknown over the single item " + std::to_string(k));
+            }
+        }
+        D at_once = origin;
+        if (btree::try_add(at_once, detail::fold_items<Tr>(items, i, j)) &&
+            !(at_once == stepwise)) {
+            throw law_violation("dimension: adding the fold of [" + std::to_string(i) + ", " +
+                                std::to_string(j) + ") differs from adding its items");
+        }
+    }
+}
+
+/// Effects: checks that a walk classifier (summary -> btree::visit) is
+/// monotone: when it skips the fold of a random range, it skips every item in
+/// it; when it takes the range whole, it skips none of them.
+/// Throws: law_violation("classifier ...") on the first violation.
+template <btree::summary_traits Tr, class Classify>
+void check_classifier_monotone(const std::vector<typename Tr::item_type>& items, Classify classify,
+                               std::uint64_t seed, std::size_t rounds = 64) {
+    const std::size_t n = items.size();
+    std::mt19937_64 rng(seed);
+    for (std::size_t r = 0; r < rounds; ++r) {
+        std::size_t i = static_cast<std::size_t>(rng() % (n + 1));
+        std::size_t j = static_cast<std::size_t>(rng() % (n + 1));
+        if (i > j) {
+            std::swap(i, j);
+        }
+        const btree::visit v = classify(detail::fold_items<Tr>(items, i, j));
+        if (v == btree::visit::descend) {
+            continue;
+        }
+        for (std::size_t k = i; k < j; ++k) {
+            const btree::visit vk = classify(Tr::summarize(items[k]));
+            if (v == btree::visit::skip && vk != btree::visit::skip) {
+                throw law_violation("classifier: skips [" + std::to_string(i) + ", " +
+                                    std::to_string(j) + ") but not item " + std::to_string(k));
+            }
+            if (v == btree::visit::take_whole && vk == btree::visit::skip) {
+                throw law_violation("classifier: takes [" + std::to_string(i) + ", " +
+                                    std::to_string(j) + ") whole but skips item " +
+                                    std::to_string(k));
+            }
+        }
+    }
+}
+
+} // namespace testing
+CRDT_END_NAMESPACE

@@ -1,0 +1,122 @@
+// Tests of crdt/btree/btree_map.hpp against std::map: random inserts,
+// overwrites, erases, lookups, bounds and range views, with verify() after
+// every step; snapshots; string keys.
+#include <crdt/btree/btree_map.hpp>
+
+#include "support.hpp"
+#include "support/seed.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace crdt_test::btree;
+
+namespace {
+
+template <class Map, class Model>
+void check_same(const Map& m, const Model& model) {
+    REQUIRE_NOTHROW(m.verify());
+    REQUIRE(m.size() == model.size());
+    REQUIRE(m.empty() == model.empty());
+    REQUIRE(std::equal(
+        m.begin(), m.end(), model.begin(), model.end(),
+        [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }));
+}
+
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("btree_map: random operations match std::map", "[btree][btree_map]",
+                        policies) {
+    using map_t = crdt::btree_map<std::uint64_t, std::uint64_t, std::less<std::uint64_t>, TestType>;
+    const auto seed = crdt_test::seed(31);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    for (int round = 0; round < 4; ++round) {
+        map_t m;
+        std::map<std::uint64_t, std::uint64_t> model;
+        std::vector<std::pair<map_t, std::map<std::uint64_t, std::uint64_t>>> snaps;
+        const std::uint64_t key_space = 50 + rng() % 500;
+        for (int step = 0; step < 400; ++step) {
+            const std::uint64_t k = rng() % key_space;
+            const std::uint64_t val = rng();
+            const auto op = rng() % 8;
+            CAPTURE(round, step, op, k);
+            if (op <= 2) {
+                REQUIRE(m.insert(k, val) == model.emplace(k, val).second);
+            } else if (op == 3) {
+                REQUIRE(m.insert_or_assign(k, val) == model.insert_or_assign(k, val).second);
+            } else if (op <= 5) {
+                REQUIRE(m.erase(k) == model.erase(k));
+            } else if (op == 6) {
+                const auto* got = m.get(k);
+                const auto it = model.find(k);
+                REQUIRE((got == nullptr) == (it == model.end()));
+                if (got != nullptr) {
+                    REQUIRE(*got == it->second);
+                }
+                REQUIRE(m.contains(k) == model.contains(k));
+                const auto f = m.find(k);
+                REQUIRE((f == m.end()) == (it == model.end()));
+                // Bounds and range views.
+                const auto lb = m.lower_bound(k);
+                const auto mlb = model.lower_bound(k);
+                REQUIRE((lb == m.end()) == (mlb == model.end()));
+                if (mlb != model.end()) {
+                    REQUIRE(lb->first == mlb->first);
+                }
+                const auto ub = m.upper_bound(k);
+                const auto mub = model.upper_bound(k);
+                REQUIRE((ub == m.end()) == (mub == model.end()));
+                if (mub != model.end()) {
+                    REQUIRE(ub->first == mub->first);
+                }
+                const std::uint64_t hi = k + rng() % 60;
+                std::vector<std::uint64_t> got_keys;
+                for (const auto& [key, value] : m.range(k, hi)) {
+                    got_keys.push_back(key);
+                }
+                std::vector<std::uint64_t> want_keys;
+                for (auto it2 = model.lower_bound(k); it2 != model.lower_bound(hi); ++it2) {
+                    want_keys.push_back(it2->first);
+                }
+                REQUIRE(got_keys == want_keys);
+            } else {
+                snaps.emplace_back(m, model);
+            }
+            check_same(m, model);
+        }
+        for (const auto& [snap, snap_model] : snaps) {
+            check_same(snap, snap_model);
+        }
+    }
+}
+
+TEST_CASE("btree_map: string keys, bulk construction and clear", "[btree][btree_map]") {
+    crdt::btree_map<std::string, int> m{{"a", 1}, {"b", 2}, {"c", 3}};
+    REQUIRE(m.size() == 3);
+    REQUIRE(*m.get("b") == 2);
+    REQUIRE(m.get("d") == nullptr);
+    crdt::btree_map<std::string, int> unsorted{{"z", 1}, {"m", 2}, {"m", 9}, {"a", 3}};
+    REQUIRE(unsorted.size() == 3);
+    REQUIRE(*unsorted.get("m") == 2); // first of equal keys wins
+    REQUIRE_NOTHROW(unsorted.verify());
+    const auto snapshot = unsorted;
+    unsorted.clear();
+    REQUIRE(unsorted.empty());
+    REQUIRE(snapshot.size() == 3);
+    REQUIRE(snapshot.begin()->first == "a");
+    std::vector<std::pair<std::string, int>> many;
+    for (int i = 0; i < 1000; ++i) {
+        many.emplace_back(std::to_string(100000 + i), i);
+    }
+    crdt::btree_map<std::string, int> big;
+    big.insert_range(many); // sorted and unique: bulk built
+    REQUIRE(big.size() == 1000);
+    REQUIRE_NOTHROW(big.verify());
+    REQUIRE(*big.get("100500") == 500);
+}
