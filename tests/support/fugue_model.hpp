@@ -3,8 +3,11 @@
 //
 // The model is a plain std::vector of items in document order, one item per
 // inserted code point, never removed (deleted items stay as tombstones). Each
-// item records its id (agent, seq), its origin-left and origin-right (the ids
-// of its neighbours when it was inserted) and whether it is deleted now.
+// item records its id (agent, seq), its origin-left and origin-right and
+// whether it is deleted now. As in Eg-walker and diamond-types, origin-left
+// is the nearest item to the left that is visible at the version the insert
+// was made at, and origin-right the next item after it that exists at that
+// version (deleted or not); std::nullopt stands for the start / the end.
 // Concurrent inserts are placed by the yjsmod "integrate" rule of the
 // Eg-walker reference implementation, which orders them exactly as FugueMax
 // (Weidner and Kleppmann, "The Art of the Fugue"): runs typed concurrently at
@@ -24,8 +27,9 @@
 // Complexity: every operation is O(n) in the number of items (a scan of the
 // vector and an insert into it); integrating a concurrent insert is O(n^2)
 // in the worst case (it looks up the origins of the items it scans over).
-// Local edits at the current version start their scan from the last edited
-// position, so sequential typing does not rescan the document.
+// Local edits start their scan from the last local edit when they are made at
+// the version that edit produced (a "position hint"), so typing does not
+// rescan the document; any other change drops the hint.
 // Thread safety: none (like a std::vector). Exception safety: strong for
 // every mutation (state is only changed once the op has been validated).
 #pragma once
@@ -86,7 +90,9 @@ public:
         std::uint64_t prefix = 0;        ///< every seq < prefix is in the set
         std::set<std::uint64_t> extra{}; ///< further seqs, all > prefix
 
-        bool contains(std::uint64_t seq) const { return seq < prefix || extra.count(seq) != 0; }
+        bool contains(std::uint64_t seq) const {
+            return seq < prefix || (!extra.empty() && extra.count(seq) != 0);
+        }
         void insert(std::uint64_t seq) {
             if (seq >= prefix) {
                 extra.insert(seq);
@@ -173,7 +179,7 @@ public:
     /// Returns: the document at `v`: the items whose insert is in `v` and that
     ///   no delete in `v` targets, in document order.
     std::u32string content_at(const version& v) const {
-        const view at = make_view(&v);
+        const view at = make_view(&v, /*may_be_current=*/false);
         std::u32string out;
         for (const slot& s : items_) {
             if (at.visible(s, *this)) {
@@ -238,6 +244,7 @@ public:
             ++right;
         }
         slot s{};
+        s.first_delete = no_delete;
         s.id = intern(id);
         s.left = left_end == 0 ? no_id : items_[left_end - 1].id;
         s.right = right == items_.size() ? no_id : items_[right].id;
@@ -245,11 +252,9 @@ public:
         const std::size_t dest = integrate(s, left_end, right);
         set_kind(s.id, kind::insert);
         log_.push_back(insert_op{id, public_origin(s.left), public_origin(s.right), c});
-        if (at == nullptr && dest == left_end) {
-            hint_ = {dest + 1, pos + 1}; // pos + 1 visible items up to the new one
-        } else {
-            hint_ = {};
-        }
+        // The items between left_end and dest are not in `at`, so pos + 1
+        // items visible at the new version lie up to the new one.
+        remember(v, id, dest + 1, pos + 1);
         return log_.back();
     }
 
@@ -273,7 +278,7 @@ public:
         const lid self = intern(id);
         mark_deleted(self, index);
         log_.push_back(delete_op{id, public_id(items_[index].id)});
-        hint_ = at == nullptr ? position_hint{index, pos} : position_hint{};
+        remember(v, id, index, pos);
         return log_.back();
     }
 
@@ -309,6 +314,7 @@ public:
             const std::optional<std::size_t> left = find_required(ins->origin_left, ins->id);
             const std::optional<std::size_t> right = find_required(ins->origin_right, ins->id);
             slot s{};
+            s.first_delete = no_delete;
             s.id = intern(ins->id);
             s.left = left ? items_[*left].id : no_id;
             s.right = right ? items_[*right].id : no_id;
@@ -332,6 +338,7 @@ public:
     /// Returns: a model holding exactly the ops of this one that are in `v`.
     model fork_at(const version& v) const {
         model out;
+        out.log_.reserve(log_.size());
         for (const op& o : log_) {
             if (v.contains(id_of(o))) {
                 out.apply(o);
@@ -358,13 +365,24 @@ private:
     };
     static constexpr lid no_id{std::numeric_limits<std::uint32_t>::max(), 0};
 
+    static constexpr std::size_t no_delete = std::numeric_limits<std::size_t>::max();
+
     /// One item. `left`/`right` are the origins (no_id: start / end).
+    /// `first_delete` starts the list of the deletes targeting it (an index
+    /// into deletes_, no_delete if none); `deleted` says whether it has any.
     struct slot {
         lid id;
         lid left;
         lid right;
         char32_t content;
         bool deleted;
+        std::size_t first_delete;
+    };
+
+    /// A delete op: its id and the next delete of the same target.
+    struct delete_link {
+        lid id;
+        std::size_t next;
     };
 
     enum class kind : std::uint8_t { unknown, insert, erase };
@@ -373,6 +391,7 @@ private:
     /// current version (every item exists; visible iff not deleted).
     struct view {
         bool all = true;
+        const version* source = nullptr; ///< the version, when not `all`
         std::vector<const version::agent_set*> agents;
 
         bool has(lid id) const {
@@ -393,9 +412,8 @@ private:
             if (all) {
                 return false;
             }
-            const auto [first, last] = m.deleted_by_.equal_range(s.id);
-            for (auto it = first; it != last; ++it) {
-                if (has(it->second)) {
+            for (std::size_t d = s.first_delete; d != no_delete; d = m.deletes_[d].next) {
+                if (has(m.deletes_[d].id)) {
                     return false;
                 }
             }
@@ -403,18 +421,45 @@ private:
         }
     };
 
-    /// `pos` visible items (at the current version) lie before index `index`.
+    /// `pos` items visible at `at` (nullopt: at the current version) lie
+    /// before index `index`. The default (nothing before index 0) holds for
+    /// every version.
     struct position_hint {
         std::size_t index = 0;
         std::size_t pos = 0;
+        std::optional<version> at;
     };
 
-    view make_view(const version* v) const {
+    bool hint_applies(const view& v) const {
+        return hint_.index == 0 ||
+               (v.all ? !hint_.at.has_value() : hint_.at.has_value() && *hint_.at == *v.source);
+    }
+
+    /// Effects: records that `pos` items visible at the version after local op
+    ///   `id` (made at `v`) lie before `index`.
+    void remember(const view& v, const op_id& id, std::size_t index, std::size_t pos) {
+        hint_ = {};
+        if (v.all) {
+            hint_ = {index, pos, std::nullopt};
+        } else {
+            version next = *v.source;
+            next.insert(id);
+            hint_ = {index, pos, std::move(next)};
+        }
+    }
+
+    /// Returns: `v` resolved (nullptr: the current version). If
+    ///   `may_be_current`, `v` must be a subset of the current version, and
+    ///   is taken as the current one when it has as many ids.
+    view make_view(const version* v, bool may_be_current = true) const {
         view out;
-        if (v == nullptr) {
+        if (v == nullptr || (may_be_current && v->size() == log_.size())) {
+            // The current version (`v` is a subset of it, so equal sizes mean
+            // equal sets): take the fast path, which also uses hint_.
             return out;
         }
         out.all = false;
+        out.source = v;
         out.agents.resize(agent_names_.size(), nullptr);
         for (std::size_t a = 0; a < agent_names_.size(); ++a) {
             out.agents[a] = v->find(agent_names_[a]);
@@ -431,8 +476,8 @@ private:
         }
         std::size_t index = 0;
         std::size_t seen = 0;
-        if (v.all && hint_.index <= items_.size()) {
-            // Sequential typing: start from the last edit, walking back if needed.
+        if (hint_applies(v)) {
+            // Typing: start from the last edit at this version, walking back if needed.
             index = hint_.index;
             seen = hint_.pos;
             while (seen > pos) {
@@ -469,18 +514,20 @@ private:
     /// origin-left, and everything typed after it (whose origin-left is the
     /// item or one of its descendants) is its subtree, which lies contiguously
     /// right after it. The scan walks the gap from the left:
-    ///  - an item whose origin-left is left of ours (oleft < left) is not in
-    ///    our subtree's range at all: stop, we go before it;
+    ///  - an item whose origin-left is left of ours (oleft < left) is not a
+    ///    descendant of our origin-left: the siblings of `s` and their
+    ///    subtrees end here, so stop, we go before it;
     ///  - an item whose origin-left lies inside the gap (oleft > left) belongs
-    ///    to the subtree of a sibling we are skipping: skip it too;
+    ///    to the subtree of a sibling we are passing: pass it too;
     ///  - a sibling (oleft == left) with the same origin-right is a true tie:
     ///    the smaller (agent, seq) goes first, so stop if we are smaller;
     ///  - a sibling whose origin-right is nearer (oright < right) was inserted
-    ///    into a narrower gap, i.e. before an item we never saw; we may only go
-    ///    after it if a later sibling proves so, so we keep our candidate
-    ///    position (`scanning`) while we look further;
-    ///  - a sibling whose origin-right is further right (oright > right) must
-    ///    precede us: move our candidate past it.
+    ///    in front of an item of the gap (its origin-right, which we never
+    ///    saw) and belongs with that item; we pass it only if we also pass the
+    ///    sibling that item belongs with, so keep the candidate position
+    ///    (`scanning`) and let that later sibling decide;
+    ///  - a sibling whose origin-right is further right (oright > right) goes
+    ///    before us: move the candidate position past it.
     /// Why runs do not interleave: if A types a1 a2 a3 and B concurrently types
     /// b1 b2 b3 at the same place, a2's origin-left is a1 and a3's is a2, so
     /// a2 and a3 sit in a1's subtree. When b1 meets a1 as a sibling and loses
@@ -565,8 +612,10 @@ private:
     }
 
     void mark_deleted(lid deleter, std::size_t index) {
-        items_[index].deleted = true;
-        deleted_by_.emplace(items_[index].id, deleter);
+        slot& target = items_[index];
+        deletes_.push_back({deleter, target.first_delete});
+        target.first_delete = deletes_.size() - 1;
+        target.deleted = true;
         set_kind(deleter, kind::erase);
     }
 
@@ -600,12 +649,12 @@ private:
     }
 
     std::vector<slot> items_;              ///< every item, in document order
-    std::multimap<lid, lid> deleted_by_;   ///< item id -> ids of the deletes targeting it
+    std::vector<delete_link> deletes_;     ///< every delete, linked per target
     std::vector<op> log_;                  ///< every op, in the order applied
     std::vector<std::string> agent_names_; ///< agent index -> name
     std::map<std::string, std::uint32_t, std::less<>> agent_index_; ///< name -> index
     std::vector<std::vector<kind>> kinds_; ///< agent index -> seq -> what the op is
-    position_hint hint_;                   ///< valid for the current version only
+    position_hint hint_;                   ///< where the last local edit was
 };
 
 } // namespace crdt_test::fugue

@@ -16,23 +16,55 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Carries the file path and the JSON path of the value being read, so every
-/// error names both.
+/// Names the JSON value being read: the file and the path inside it (a chain
+/// of keys and indices). Only built into a string when reporting an error, so
+/// reading large files allocates nothing for it.
 struct where {
-    const std::string& file;
-    std::string path;
+    const std::string* file = nullptr;
+    const where* parent = nullptr;
+    std::string_view key{};
+    std::size_t index = 0;
+    bool is_index = false;
 
-    where operator[](std::string_view key) const {
-        return {file, path + (path.empty() ? "" : ".") + std::string(key)};
-    }
-    where operator[](std::size_t index) const {
-        return {file, path + "[" + std::to_string(index) + "]"};
+    where operator[](std::string_view k) const { return {file, this, k, 0, false}; }
+    where operator[](std::size_t i) const { return {file, this, {}, i, true}; }
+
+    std::string path() const {
+        if (parent == nullptr) {
+            return {};
+        }
+        std::string out = parent->path();
+        if (is_index) {
+            return out + "[" + std::to_string(index) + "]";
+        }
+        return out + (out.empty() ? "" : ".") + std::string(key);
     }
     [[noreturn]] void fail(const std::string& what) const {
+        const std::string p = path();
         throw crdt::error(crdt::errc::invalid_value,
-                          file + ": " + (path.empty() ? "top level" : path) + ": " + what);
+                          *file + ": " + (p.empty() ? "top level" : p) + ": " + what);
     }
 };
+
+/// Requires: `utf8` is valid UTF-8. Returns: its code points.
+std::u32string decode_valid_utf8(std::string_view utf8) {
+    std::u32string out;
+    out.reserve(crdt::utf8::count_code_points(utf8));
+    for (std::size_t i = 0; i < utf8.size();) {
+        const auto lead = static_cast<unsigned char>(utf8[i]);
+        const std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+        char32_t c = len == 1   ? lead
+                     : len == 2 ? (lead & 0x1fu)
+                     : len == 3 ? (lead & 0x0fu)
+                                : (lead & 0x07u);
+        for (std::size_t k = 1; k < len; ++k) {
+            c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3fu);
+        }
+        out.push_back(c);
+        i += len;
+    }
+    return out;
+}
 
 const json& member(const json& object, const where& at, std::string_view key) {
     if (!object.is_object()) {
@@ -74,7 +106,11 @@ std::u32string text(const json& value, const where& at) {
     if (!value.is_string()) {
         at.fail("expected a string");
     }
-    return to_utf32(value.get_ref<const std::string&>(), at.file + ": " + at.path);
+    const std::string& bytes = value.get_ref<const std::string&>();
+    if (const auto bad = crdt::utf8::find_invalid(bytes)) {
+        throw crdt::error(crdt::errc::invalid_utf8, *at.file + ": " + at.path(), *bad);
+    }
+    return decode_valid_utf8(bytes);
 }
 
 patch read_patch(const json& value, const where& at) {
@@ -160,22 +196,7 @@ std::u32string to_utf32(std::string_view utf8, const std::string& context) {
     if (const auto bad = crdt::utf8::find_invalid(utf8)) {
         throw crdt::error(crdt::errc::invalid_utf8, context, *bad);
     }
-    std::u32string out;
-    out.reserve(crdt::utf8::count_code_points(utf8));
-    for (std::size_t i = 0; i < utf8.size();) {
-        const auto lead = static_cast<unsigned char>(utf8[i]);
-        const std::size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-        char32_t c = len == 1   ? lead
-                     : len == 2 ? (lead & 0x1fu)
-                     : len == 3 ? (lead & 0x0fu)
-                                : (lead & 0x07u);
-        for (std::size_t k = 1; k < len; ++k) {
-            c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3fu);
-        }
-        out.push_back(c);
-        i += len;
-    }
-    return out;
+    return decode_valid_utf8(utf8);
 }
 
 std::string to_utf8(std::u32string_view text) {
@@ -203,7 +224,7 @@ std::string to_utf8(std::u32string_view text) {
 
 sequential_trace load_sequential_trace(const std::string& path) {
     const json doc = parse_file(path);
-    const where root{path, ""};
+    const where root{&path};
     sequential_trace out;
     out.start_content = text(member(doc, root, "startContent"), root["startContent"]);
     out.end_content = text(member(doc, root, "endContent"), root["endContent"]);
@@ -223,7 +244,7 @@ sequential_trace load_sequential_trace(const std::string& path) {
 
 concurrent_trace load_concurrent_trace(const std::string& path) {
     const json doc = parse_file(path);
-    const where root{path, ""};
+    const where root{&path};
     concurrent_trace out;
     out.end_content = text(member(doc, root, "endContent"), root["endContent"]);
     out.num_agents = size_value(member(doc, root, "numAgents"), root["numAgents"]);
@@ -262,7 +283,7 @@ concurrent_trace load_concurrent_trace(const std::string& path) {
 
 std::vector<conformance_case> load_conformance(const std::string& path) {
     const json doc = parse_file(path);
-    const where root{path, ""};
+    const where root{&path};
     const json& cases = array(doc, root);
     std::vector<conformance_case> out;
     out.reserve(cases.size());
