@@ -17,3 +17,11 @@
 #include <crdt/core/lamport_clock.hpp>
 #include <crdt/core/replica_id.hpp>
 #include <crdt/core/version_vector.hpp>
+#include <crdt/g_counter.hpp>
+#include <crdt/lww_map.hpp>
+#include <crdt/lww_register.hpp>
+#include <crdt/mv_register.hpp>
+#include <crdt/or_map.hpp>
+#include <crdt/or_set.hpp>
+#include <crdt/pn_counter.hpp>
+#include <crdt/value.hpp>

@@ -1,0 +1,127 @@
+// crdt/detail/dot_store/causal_base.hpp -- the common part of every public
+// replicated type: a causal state (store + context), the local replica id
+// (absent in deltas and decoded states), and the clock of timestamped types.
+//
+// The public types derive from causal_base (CRTP) and add their mutators and
+// reads. Every mutator builds its delta, joins it into the state with the
+// kernel's join and returns it. merge() is the kernel's join; version(),
+// context(), delta_since() and equality are the same for every type.
+//
+// Nesting: or_map holds the stores of its values and lends them, with its
+// shared context, replica id and clock, to a temporary value object while a
+// caller mutates it (`access::lend` / `access::give_back`).
+//
+// Thread safety: values; not synchronized. Exception safety: merge() gives
+// the basic guarantee (strong when the clock policy rejects a timestamp:
+// the clock is consulted before anything changes).
+#pragma once
+
+#include <crdt/core/causal_context.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/dot.hpp>
+#include <crdt/core/version_vector.hpp>
+#include <crdt/detail/dot_store/kernel.hpp>
+
+#include <optional>
+#include <utility>
+
+CRDT_BEGIN_NAMESPACE
+
+/// Clock policy of types without timestamps.
+struct no_timestamps {
+    struct timestamp_type {
+        friend auto operator<=>(const timestamp_type&, const timestamp_type&) = default;
+    };
+    struct clock_type {
+        friend bool operator==(const clock_type&, const clock_type&) = default;
+    };
+    static constexpr bool caller_supplied = false;
+    static void observe(clock_type&, const timestamp_type&) noexcept {}
+};
+
+namespace detail::dot_store {
+
+struct access;
+
+template <class Derived, class Store, class R, class ClockPolicy>
+class causal_base {
+public:
+    using replica_type = R;
+    using dot_type = basic_dot<R>;
+    using version_type = basic_version_vector<R>;
+    using context_type = basic_causal_context<R>;
+    using store_type = Store;
+    using clock_policy = ClockPolicy;
+    using clock_type = typename ClockPolicy::clock_type;
+
+    /// Returns: the replica id mutators use; empty for deltas and decoded states.
+    const std::optional<R>& replica() const noexcept { return id_; }
+
+    /// Returns: every dot this state has seen.
+    const context_type& context() const noexcept { return state_.ctx; }
+
+    /// Returns: the contiguous part of context(): the version a peer can ask
+    ///   delta_since() about.
+    const version_type& version() const noexcept { return state_.ctx.version(); }
+
+    /// Returns: what a peer whose version is `v` lacks: a delta (no replica
+    ///   id) such that `peer.merge(delta)` gives the peer everything we have.
+    /// Complexity: O(n) in the size of the state.
+    Derived delta_since(const version_type& v) const {
+        Derived d;
+        d.state_ = state_.since(v);
+        return d;
+    }
+
+    /// Returns: the clock (timestamped types).
+    const clock_type& clock() const noexcept { return clock_; }
+
+    /// Effects: equal states: same store, context and keep set (the replica
+    ///   id and the clock are not part of the state).
+    friend bool operator==(const causal_base& a, const causal_base& b) {
+        return a.state_ == b.state_;
+    }
+
+protected:
+    friend struct access;
+
+    causal_base() = default;
+    explicit causal_base(R id) : id_(std::move(id)) {}
+    causal_base(R id, clock_type c) : id_(std::move(id)), clock_(std::move(c)) {}
+
+    /// Returns: the next dot of the local replica (not yet in the context).
+    dot_type fresh_dot() const {
+        CRDT_ASSERT(id_.has_value()); // mutators need a replica id: construct with one
+        return dot_type{*id_, state_.ctx.version().get(*id_) + 1};
+    }
+
+    /// Effects: the plain kernel join.
+    void join(const Derived& o) { state_.merge(o.state_); }
+
+    causal<Store, R> state_;
+    std::optional<R> id_;
+    clock_type clock_{};
+};
+
+/// The back door nesting and codecs use.
+struct access {
+    template <class T>
+    static auto& state(T& t) noexcept {
+        return t.state_;
+    }
+    template <class T>
+    static const auto& state(const T& t) noexcept {
+        return t.state_;
+    }
+    template <class T>
+    static auto& clock(T& t) noexcept {
+        return t.clock_;
+    }
+    template <class T>
+    static auto& id(T& t) noexcept {
+        return t.id_;
+    }
+};
+
+} // namespace detail::dot_store
+CRDT_END_NAMESPACE

@@ -1,0 +1,191 @@
+// Tests of crdt/or_map.hpp: nested values share the map's context; erase is
+// reset-remove; the table DB's or_map<row_key, lww_map<field, value>>.
+#include "support.hpp"
+
+#include <crdt/g_counter.hpp>
+#include <crdt/lww_map.hpp>
+#include <crdt/lww_register.hpp>
+#include <crdt/mv_register.hpp>
+#include <crdt/or_map.hpp>
+#include <crdt/or_set.hpp>
+#include <crdt/pn_counter.hpp>
+#include <crdt/value.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+struct hashed_map_policy : crdt::or_map_defaults {
+    using containers = crdt::hashed_containers;
+};
+
+using set_map = crdt::or_map<int, crdt::or_set<int>>;
+using set_map_hashed = crdt::or_map<int, crdt::or_set<int>, hashed_map_policy>;
+using counter_map = crdt::or_map<int, crdt::pn_counter>;
+using register_map = crdt::or_map<int, crdt::mv_register<int>>;
+using lww_register_map = crdt::or_map<int, crdt::lww_register<int>>;
+using nested_map = crdt::or_map<int, crdt::or_map<int, crdt::or_set<int>>>;
+using row = crdt::lww_map<std::string, crdt::value>;
+using table = crdt::or_map<std::string, row>;
+
+template <class M>
+M random_op(M& m, std::mt19937_64& rng) {
+    using V = typename M::mapped_type;
+    const int k = static_cast<int>(rng() % 6);
+    const int x = static_cast<int>(rng() % 6);
+    if (rng() % 4 == 0) {
+        return m.erase(k);
+    }
+    return m.update(k, [&](V& v) {
+        if constexpr (std::is_same_v<V, crdt::or_set<int>>) {
+            return rng() % 3 == 0 ? v.remove(x) : v.add(x);
+        } else if constexpr (std::is_same_v<V, crdt::pn_counter>) {
+            return rng() % 2 == 0 ? v.increment(static_cast<std::uint64_t>(x))
+                                  : v.decrement(static_cast<std::uint64_t>(x));
+        } else if constexpr (std::is_same_v<V, crdt::mv_register<int>> ||
+                             std::is_same_v<V, crdt::lww_register<int>>) {
+            return v.assign(x);
+        } else {
+            return v.update(x, [&](crdt::or_set<int>& s) { return s.add(k); });
+        }
+    });
+}
+
+using maps =
+    std::tuple<set_map, set_map_hashed, counter_map, register_map, lww_register_map, nested_map>;
+
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("or_map: random replicas converge and obey the laws", "[types][or_map]",
+                        maps) {
+    for (std::uint64_t round = 0; round < 3; ++round) {
+        const std::uint64_t seed = crdt_test::seed(1000 + round);
+        CAPTURE(seed);
+        auto r = types_test::simulate<TestType>(
+            seed, 2 + round, 50, [](crdt::replica_id id) { return TestType(id); },
+            [](TestType& m, std::mt19937_64& rng) { return random_op(m, rng); });
+        types_test::check_run(r, seed);
+    }
+}
+
+TEST_CASE("or_map: erase resets what the eraser saw; a concurrent update survives",
+          "[types][or_map]") {
+    set_map a(crdt::replica_id(1));
+    set_map b(crdt::replica_id(2));
+    b.merge(a.update(1, [](auto& s) { return s.add(10); }));
+    const auto er = b.erase(1);
+    const auto up = a.update(1, [](auto& s) { return s.add(11); });
+    a.merge(er);
+    b.merge(up);
+    REQUIRE(a == b);
+    REQUIRE(a.contains(1));
+    const auto v = a.get(1);
+    REQUIRE_FALSE(v->contains(10)); // observed by the eraser: gone
+    REQUIRE(v->contains(11));       // concurrent: kept
+    // An erase that saw everything removes the key and leaves no tombstone.
+    b.merge(a.erase(1));
+    REQUIRE_FALSE(b.contains(1));
+    REQUIRE(b.empty());
+}
+
+TEST_CASE("or_map: nested maps reset recursively", "[types][or_map]") {
+    nested_map a(crdt::replica_id(1));
+    nested_map b(crdt::replica_id(2));
+    b.merge(a.update(1, [](auto& inner) {
+        return inner.update(2, [](crdt::or_set<int>& s) { return s.add(3); });
+    }));
+    const auto er = b.erase(1);
+    const auto up = a.update(1, [](auto& inner) {
+        return inner.update(4, [](crdt::or_set<int>& s) { return s.add(5); });
+    });
+    a.merge(er);
+    b.merge(up);
+    REQUIRE(a == b);
+    const auto inner = a.get(1);
+    REQUIRE(inner.has_value());
+    REQUIRE_FALSE(inner->contains(2));
+    REQUIRE(inner->get(4)->contains(5));
+}
+
+TEST_CASE("or_map: counters inside a map are reset by erase", "[types][or_map]") {
+    counter_map a(crdt::replica_id(1));
+    a.update(1, [](crdt::pn_counter& c) { return c.increment(5); });
+    a.erase(1);
+    REQUIRE_FALSE(a.contains(1));
+    a.update(1, [](crdt::pn_counter& c) { return c.increment(2); });
+    REQUIRE(a.get(1)->value() == 2);
+}
+
+TEST_CASE("or_map: table rows as or_map<row_key, lww_map<field, value>>", "[types][or_map]") {
+    table a(crdt::replica_id(1));
+    table b(crdt::replica_id(2));
+    b.merge(a.update("user_123", [](row& r) {
+        auto d = r.set("name", "Alice");
+        d.merge(r.set("age", 30));
+        return d;
+    }));
+    REQUIRE(b.get("user_123")->get("age")->if_int() != nullptr);
+    // Concurrently: b deletes the row; a sets a field b never saw, and
+    // overwrites one b saw.
+    const auto del = b.erase("user_123");
+    const auto up = a.update("user_123", [](row& r) {
+        auto d = r.set("visits", 1);
+        d.merge(r.set("age", 31));
+        return d;
+    });
+    a.merge(del);
+    b.merge(up);
+    REQUIRE(a == b);
+    const auto r = a.get("user_123");
+    REQUIRE(r.has_value());
+    REQUIRE_FALSE(r->contains("name"));           // seen by the deleter
+    REQUIRE(*r->get("visits") == crdt::value(1)); // not seen: survives
+    REQUIRE(r->size() + r->tombstones() >= 2);
+    // Purging after everyone has seen everything.
+    for (auto* m : {&a, &b}) {
+        m->purge_tombstones(a.version());
+    }
+    REQUIRE(a == b);
+    REQUIRE(*a.get("user_123")->get("visits") == crdt::value(1));
+    REQUIRE_NOTHROW(crdt::testing::check_round_trip(a));
+    REQUIRE_NOTHROW(crdt::testing::check_decoder_robustness<table>(
+        {crdt::encode(a), crdt::encode(del), crdt::encode(up)}, crdt_test::seed(12), 1500));
+}
+
+TEST_CASE("or_map: table rows converge under random edits", "[types][or_map]") {
+    for (std::uint64_t round = 0; round < 3; ++round) {
+        const std::uint64_t seed = crdt_test::seed(1100 + round);
+        CAPTURE(seed);
+        auto r = types_test::simulate<table>(
+            seed, 2 + round, 60, [](crdt::replica_id id) { return table(id); },
+            [](table& t, std::mt19937_64& rng) {
+                const std::string key = "row" + std::to_string(rng() % 5);
+                if (rng() % 5 == 0) {
+                    return t.erase(key);
+                }
+                const std::string field = "f" + std::to_string(rng() % 4);
+                const auto v = static_cast<std::int64_t>(rng() % 10);
+                return t.update(key, [&](row& x) {
+                    return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
+                });
+            });
+        types_test::check_run(r, seed);
+    }
+}
+
+TEST_CASE("or_map: decoding truncated input raises crdt::error", "[types][or_map]") {
+    set_map a(crdt::replica_id(1));
+    a.update(1, [](auto& s) { return s.add(2); });
+    a.update(3, [](auto& s) { return s.add(4); });
+    const auto bytes = crdt::encode(a);
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+        REQUIRE_THROWS_AS(crdt::decode<set_map>(std::span<const std::byte>(bytes.data(), n)),
+                          crdt::error);
+    }
+}
