@@ -1,9 +1,12 @@
 // crdt/crdt.hpp -- umbrella header: everything in crdt that needs no extra
 // library. For users only; crdt's own headers never include it.
+// (crdt/storage/sqlite_storage.hpp needs the crdt::sqlite target: include it
+// yourself.)
 #pragma once
 
 #include <crdt/codec/codec.hpp>
 #include <crdt/codec/crc32c.hpp>
+#include <crdt/codec/framing.hpp>
 #include <crdt/codec/reader.hpp>
 #include <crdt/codec/utf8.hpp>
 #include <crdt/codec/varint.hpp>
@@ -24,4 +27,11 @@
 #include <crdt/or_map.hpp>
 #include <crdt/or_set.hpp>
 #include <crdt/pn_counter.hpp>
+#include <crdt/storage/cached_storage.hpp>
+#include <crdt/storage/concepts.hpp>
+#include <crdt/storage/durability.hpp>
+#include <crdt/storage/file_storage.hpp>
+#include <crdt/storage/key.hpp>
+#include <crdt/storage/log_storage.hpp>
+#include <crdt/storage/memory_storage.hpp>
 #include <crdt/value.hpp>

@@ -1,0 +1,267 @@
+// crdt/detail/storage/log_scan.hpp -- recovery of one log segment from its
+// bytes, without I/O (log_storage's open and the fuzz harness share it).
+//
+// scan_segment() checks the header, then walks the frames. A record is
+// *committed* when it is not a batch record, or when the batch_commit that
+// ends its batch is valid. `committed_end` is the offset just after the last
+// committed record. At the first frame that is incomplete or corrupt:
+//   - in the last segment, if the bad frame is a torn tail (it runs to or past
+//     the end of the file, or everything from it to the end is zero bytes),
+//     the scan stops and the caller truncates the file to committed_end;
+//   - otherwise it is corruption: crdt::error naming the file and offset,
+//     unless salvage is on, in which case the scan resynchronizes at the next
+//     offset where a valid frame starts, drops any open batch and records the
+//     skipped range.
+// Uncommitted batch records at the end are dropped (truncated in the last
+// segment, corruption elsewhere).
+#pragma once
+
+#include <crdt/codec/framing.hpp>
+#include <crdt/codec/reader.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/error.hpp>
+#include <crdt/detail/storage/log_format.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+CRDT_BEGIN_NAMESPACE
+namespace detail::storage {
+
+/// A decoded, committed record handed to the scan's consumer.
+struct scanned_record {
+    log_format::record_type type; // put, remove or append (batch records arrive as put/remove)
+    std::uint64_t record_offset;  // offset of the frame in the segment
+    std::uint32_t record_size;    // header + payload
+    std::uint32_t value_offset;   // offset of the value inside the frame (put, append)
+    std::uint64_t number;         // version (put) or sequence (append)
+    std::string_view key;         // encoded key (put, remove), pointing into the input
+};
+
+struct skipped_range {
+    std::string file;
+    std::uint64_t offset;
+    std::uint64_t length;
+};
+
+struct scan_result {
+    std::uint64_t segment_id = 0;
+    std::uint64_t salt = 0;
+    std::uint64_t committed_end = 0; ///< where the last segment is truncated to
+    bool torn_tail = false;          ///< bytes after committed_end must be cut
+    std::vector<skipped_range> skipped;
+};
+
+namespace log_scan_detail {
+
+inline bool all_zero(std::span<const std::byte> s) {
+    return std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// Decodes a frame's payload into `out`. Throws crdt::error on a bad payload.
+inline void decode_payload(const frame_view& f, std::uint64_t at, const std::string& file,
+                           scanned_record& out) {
+    byte_reader r(f.payload, file);
+    try {
+        switch (f.type) {
+        case log_format::put:
+        case log_format::batch_put: {
+            out.type = log_format::put;
+            out.number = r.varint();
+            const auto klen = r.varint_as<std::size_t>("key length");
+            if (klen > r.remaining()) {
+                throw error(errc::length_out_of_range, file + ": key length past the record",
+                            static_cast<std::size_t>(at));
+            }
+            out.key = std::string_view(reinterpret_cast<const char*>(f.payload.data() + r.offset()),
+                                       klen);
+            out.value_offset = static_cast<std::uint32_t>(frame_header_size + r.offset() + klen);
+            return;
+        }
+        case log_format::remove:
+        case log_format::batch_remove:
+            out.type = log_format::remove;
+            out.key =
+                std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+            return;
+        case log_format::append:
+            out.type = log_format::append;
+            out.number = r.varint();
+            out.value_offset = static_cast<std::uint32_t>(frame_header_size + r.offset());
+            return;
+        default:
+            throw error(errc::invalid_value,
+                        file + ": unknown record type " + std::to_string(f.type),
+                        static_cast<std::size_t>(at));
+        }
+    } catch (const error& e) {
+        if (e.offset() && *e.offset() == at) {
+            throw;
+        }
+        throw error(e.cause(), file + ": bad record payload (" + e.what() + ")",
+                    static_cast<std::size_t>(at));
+    }
+}
+
+} // namespace log_scan_detail
+
+/// Effects: validates the header of `data` and calls `consume(record)` for
+///   every committed record, in order. See the file comment for torn tails,
+///   corruption and salvage.
+/// Throws: crdt::error (bad_magic, unsupported_version, checksum_mismatch,
+///   truncated, invalid_value) naming `file` and the offset.
+template <class Consume>
+scan_result scan_segment(std::span<const std::byte> data, const std::string& file, bool is_last,
+                         bool salvage, Consume&& consume) {
+    namespace lf = log_format;
+    scan_result res;
+    if (data.size() < lf::header_size) {
+        throw error(errc::truncated, "log segment " + file + ": header cut short", data.size());
+    }
+    for (std::size_t i = 0; i < 8; ++i) {
+        if (data[i] != static_cast<std::byte>(lf::segment_magic[i])) {
+            throw error(errc::bad_magic, "log segment " + file + ": not a crdt log segment", 0);
+        }
+    }
+    const auto ver = detail::framing::get_u32(data.data() + 8);
+    if (ver != lf::version) {
+        throw error(errc::unsupported_version,
+                    "log segment " + file + ": format version " + std::to_string(ver) +
+                        " (this build reads version " + std::to_string(lf::version) + ")",
+                    8);
+    }
+    if (detail::framing::get_u32(data.data() + 12) !=
+        mask_crc(::crdt::crc32c(data.subspan(16, 16)))) {
+        throw error(errc::checksum_mismatch, "log segment " + file + ": header checksum mismatch",
+                    12);
+    }
+    res.segment_id = lf::get_u64(data.data() + 16);
+    res.salt = lf::get_u64(data.data() + 24);
+    const std::uint32_t seed = lf::seed_of(res.salt);
+
+    struct pending_op {
+        scanned_record rec;
+    };
+    std::vector<pending_op> batch;
+    std::size_t pos = lf::header_size;
+    res.committed_end = pos;
+    while (pos < data.size()) {
+        frame_view f;
+        const auto rest = data.subspan(pos);
+        const auto st = parse_frame(rest, f, seed);
+        if (st != frame_status::ok) {
+            bool torn = false;
+            if (is_last) {
+                if (st == frame_status::incomplete || log_scan_detail::all_zero(rest)) {
+                    torn = true;
+                } else if (rest.size() >= frame_header_size) {
+                    const std::size_t len = detail::framing::get_u32(rest.data());
+                    torn = len <= frame_max_payload && frame_header_size + len >= rest.size();
+                }
+            }
+            if (torn) {
+                res.torn_tail = true;
+                return res;
+            }
+            if (!salvage) {
+                throw error(
+                    st == frame_status::incomplete ? errc::truncated : errc::checksum_mismatch,
+                    "log segment " + file + ": corrupt record before the end of the log", pos);
+            }
+            // Salvage: find the next offset where a valid frame starts.
+            std::size_t next = pos + 1;
+            for (; next + frame_header_size <= data.size(); ++next) {
+                frame_view g;
+                if (parse_frame(data.subspan(next), g, seed) == frame_status::ok) {
+                    break;
+                }
+            }
+            if (next + frame_header_size > data.size()) {
+                next = data.size();
+            }
+            res.skipped.push_back({file, pos, next - pos});
+            batch.clear();
+            pos = next;
+            res.committed_end = pos;
+            if (pos == data.size()) {
+                return res;
+            }
+            continue;
+        }
+        scanned_record rec{};
+        rec.record_offset = pos;
+        rec.record_size = static_cast<std::uint32_t>(f.size());
+        if (f.type == lf::batch_commit) {
+            byte_reader r(f.payload, file);
+            std::uint64_t count = 0;
+            try {
+                count = r.varint();
+            } catch (const error&) {
+                count = ~std::uint64_t{0};
+            }
+            if (count != batch.size()) {
+                if (!salvage) {
+                    throw error(errc::invalid_value,
+                                "log segment " + file + ": batch commit count does not match", pos);
+                }
+                res.skipped.push_back({file, pos, f.size()});
+            } else {
+                for (auto& op : batch) {
+                    consume(op.rec);
+                }
+            }
+            batch.clear();
+            pos += f.size();
+            res.committed_end = pos;
+            continue;
+        }
+        try {
+            log_scan_detail::decode_payload(f, pos, file, rec);
+        } catch (const error&) {
+            if (!salvage) {
+                throw;
+            }
+            res.skipped.push_back({file, pos, f.size()});
+            pos += f.size();
+            if (batch.empty()) {
+                res.committed_end = pos;
+            }
+            continue;
+        }
+        pos += f.size();
+        if (f.type == lf::batch_put || f.type == lf::batch_remove) {
+            batch.push_back({rec});
+        } else {
+            if (!batch.empty()) {
+                if (!salvage) {
+                    throw error(errc::invalid_value,
+                                "log segment " + file + ": batch interrupted by another record",
+                                static_cast<std::size_t>(rec.record_offset));
+                }
+                res.skipped.push_back({file, batch.front().rec.record_offset,
+                                       rec.record_offset - batch.front().rec.record_offset});
+                batch.clear();
+            }
+            consume(rec);
+            res.committed_end = pos;
+        }
+    }
+    if (!batch.empty()) {
+        if (is_last) {
+            res.torn_tail = true; // an uncommitted batch at the end: cut it
+        } else if (!salvage) {
+            throw error(errc::truncated, "log segment " + file + ": batch without its commit",
+                        static_cast<std::size_t>(batch.front().rec.record_offset));
+        } else {
+            res.skipped.push_back({file, res.committed_end, data.size() - res.committed_end});
+        }
+    }
+    return res;
+}
+
+} // namespace detail::storage
+CRDT_END_NAMESPACE

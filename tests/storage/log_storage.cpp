@@ -1,0 +1,422 @@
+#include <crdt/storage/log_storage.hpp>
+#include <crdt/storage/memory_storage.hpp>
+#include <crdt/testing/storage_conformance.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "crash_model.hpp"
+#include "helpers.hpp"
+
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace storage_test;
+using crdt::log_storage;
+using crdt::storage_key;
+namespace fs = std::filesystem;
+namespace ds = crdt::detail::storage;
+
+namespace {
+
+// Runs workload step `i` on `s` and on the model.
+template <class S>
+void run_step(S& s, model_state& m, int i) {
+    const storage_key k{"doc", std::to_string(i % 7)};
+    switch (i % 6) {
+    case 0:
+    case 1:
+    case 3: {
+        const auto v = value_for(i);
+        s.save(k, bytes(v));
+        m.kv[k] = bytes(v);
+        break;
+    }
+    case 2:
+        s.remove(k);
+        m.kv.erase(k);
+        break;
+    case 4: {
+        crdt::write_batch b;
+        const storage_key k2{"doc", std::to_string((i + 3) % 7)};
+        b.save(k, bytes(value_for(i)))
+            .remove(k2)
+            .save(storage_key{"batch", std::to_string(i)}, bytes("b"));
+        s.commit(b);
+        m.kv[k] = bytes(value_for(i));
+        m.kv.erase(k2);
+        m.kv[storage_key{"batch", std::to_string(i)}] = bytes("b");
+        break;
+    }
+    default:
+        s.append(bytes("entry " + std::to_string(i)));
+        m.log.push_back(bytes("entry " + std::to_string(i)));
+        break;
+    }
+}
+
+std::string only_segment(const fs::path& dir) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".log") {
+            return e.path().filename().string();
+        }
+    }
+    return {};
+}
+
+template <class Fn>
+crdt::error expect_error(Fn fn) {
+    try {
+        fn();
+    } catch (const crdt::error& e) {
+        return e;
+    }
+    FAIL("expected crdt::error");
+    throw std::logic_error("unreachable");
+}
+
+void write_bytes(const fs::path& p, const std::string& content) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+}
+
+} // namespace
+
+TEST_CASE("log_storage passes the conformance suite at every durability level") {
+    temp_dir dir;
+    for (auto level : {crdt::durability::full, crdt::durability::normal, crdt::durability::none}) {
+        CAPTURE(crdt::to_string(level));
+        const auto path = dir / std::string(crdt::to_string(level));
+        auto open = [&] {
+            return std::make_unique<log_storage>(path, log_storage::options{level, 4096});
+        };
+        REQUIRE_NOTHROW(crdt::testing::check_storage_laws(open));
+    }
+}
+
+TEST_CASE("log_storage passes the concurrency checks") {
+    temp_dir dir;
+    auto open = [&] {
+        return std::make_unique<log_storage>(dir.path(),
+                                             log_storage::options{crdt::durability::normal, 4096});
+    };
+    REQUIRE_NOTHROW(crdt::testing::check_storage_threads(open));
+    REQUIRE_NOTHROW(crdt::testing::check_cas_race_threads(open));
+}
+
+TEST_CASE("log_storage models every capability") {
+    STATIC_REQUIRE(crdt::batch_storage<log_storage>);
+    STATIC_REQUIRE(crdt::append_log_storage<log_storage>);
+    STATIC_REQUIRE(crdt::cas_storage<log_storage>);
+    STATIC_REQUIRE(crdt::watchable_storage<log_storage>);
+    STATIC_REQUIRE(crdt::key_listing_storage<log_storage>);
+}
+
+TEST_CASE("log_storage rotates segments and compacts into new ones") {
+    temp_dir dir;
+    model_state m;
+    {
+        log_storage s(dir.path(), {crdt::durability::none, 512});
+        for (int i = 0; i < 300; ++i) {
+            run_step(s, m, i);
+        }
+        CHECK(s.segment_count() > 5);
+        CHECK(read_state(s) == m);
+        const auto before = s.disk_size();
+        s.compact();
+        CHECK(read_state(s) == m);
+        CHECK(s.disk_size() < before);
+        for (int i = 300; i < 340; ++i) {
+            run_step(s, m, i);
+        }
+        CHECK(read_state(s) == m);
+        s.flush();
+    }
+    log_storage s(dir.path(), {crdt::durability::none, 512});
+    CHECK(read_state(s) == m);
+    CHECK(s.last_recovery().truncated_bytes == 0);
+    // Versions and sequences continue after reopen.
+    const auto seq = s.append(bytes("after"));
+    CHECK(seq == m.log.size() + 1);
+    const auto v = s.load_versioned(storage_key{"doc", "1"});
+    REQUIRE(v);
+    const auto nv = s.cas(storage_key{"doc", "1"}, v->version, bytes("x"));
+    REQUIRE(nv);
+    CHECK(*nv > v->version);
+}
+
+TEST_CASE("log_storage: only one process may open a log") {
+    temp_dir dir;
+    log_storage s(dir.path());
+    const auto e = expect_error([&] { log_storage t(dir.path()); });
+    CHECK(e.cause() == crdt::errc::io_error);
+    CHECK(std::string(e.what()).find("LOCK") != std::string::npos);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        try {
+            log_storage t(dir.path());
+        } catch (const crdt::error& err) {
+            ::_exit(err.cause() == crdt::errc::io_error ? 0 : 2);
+        }
+        ::_exit(1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+TEST_CASE("log_storage crash: a write cut at every byte offset") {
+    // One segment, every acknowledged state recorded with the segment size.
+    temp_dir dir;
+    ds::fault_plan no_sync(-1); // counts steps only: skips the real fsyncs
+    no_sync.install();
+    const auto src = dir / "src";
+    std::vector<std::pair<std::uint64_t, model_state>> acks;
+    std::string seg;
+    {
+        log_storage s(src);
+        seg = only_segment(src);
+        model_state m;
+        acks.emplace_back(fs::file_size(src / seg), m);
+        for (int i = 0; i < 14; ++i) {
+            run_step(s, m, i);
+            acks.emplace_back(fs::file_size(src / seg), m);
+        }
+    }
+    const auto full = fs::file_size(src / seg);
+    const auto work = dir / "work";
+    for (std::uint64_t cut = acks.front().first; cut <= full; ++cut) {
+        CAPTURE(cut);
+        fs::remove_all(work);
+        fs::create_directories(work);
+        fs::copy_file(src / "MANIFEST", work / "MANIFEST");
+        fs::copy_file(src / seg, work / seg);
+        fs::resize_file(work / seg, cut);
+        std::size_t expect = 0;
+        while (expect + 1 < acks.size() && acks[expect + 1].first <= cut) {
+            ++expect;
+        }
+        log_storage s(work);
+        REQUIRE(read_state(s) == acks[expect].second);
+        CHECK(s.last_recovery().truncated_bytes == cut - acks[expect].first);
+        if (cut % 64 == 0) {
+            // The repaired log accepts writes and reopens cleanly.
+            s.save(storage_key{"after"}, bytes("crash"));
+        }
+    }
+    // A zero-filled tail (preallocated space) is a torn tail too.
+    fs::remove_all(work);
+    fs::copy(src, work);
+    fs::remove(work / "LOCK");
+    {
+        std::ofstream f(work / seg, std::ios::binary | std::ios::app);
+        f << std::string(100, '\0');
+    }
+    log_storage s(work);
+    CHECK(read_state(s) == acks.back().second);
+    CHECK(s.last_recovery().truncated_bytes == 100);
+    ds::fault_plan::uninstall();
+}
+
+TEST_CASE("log_storage crash: a fault-injecting file layer drops unsynced data") {
+    // Crash at every I/O step of a workload with rotation and compaction; after
+    // the crash every file loses what was not synced. The reopened store must
+    // equal the model after every acknowledged step (durability full) or
+    // after the last flush (normal), possibly plus the step in flight.
+    constexpr int steps = 30;
+    // The model after each prefix of the workload (step 20 compacts).
+    std::vector<model_state> states(1);
+    {
+        crdt::memory_storage mem;
+        model_state m;
+        for (int i = 0; i < steps; ++i) {
+            if (i != 20) {
+                run_step(mem, m, i);
+            }
+            states.push_back(m);
+        }
+    }
+    for (auto level : {crdt::durability::full, crdt::durability::normal}) {
+        CAPTURE(crdt::to_string(level));
+        for (long crash_at = 0;; ++crash_at) {
+            CAPTURE(crash_at);
+            temp_dir dir;
+            std::size_t durable = 0; // steps surely durable
+            std::size_t done = 0;    // steps acknowledged
+            ds::fault_plan plan(crash_at);
+            plan.install();
+            bool crashed = false;
+            try {
+                log_storage s(dir.path(), {level, 400});
+                model_state m;
+                for (int i = 0; i < steps; ++i) {
+                    if (i == 20) {
+                        s.compact();
+                    } else {
+                        run_step(s, m, i);
+                    }
+                    done = static_cast<std::size_t>(i) + 1;
+                    if (level == crdt::durability::full) {
+                        durable = done;
+                    } else if (i % 10 == 9) {
+                        s.flush();
+                        durable = done;
+                    }
+                }
+            } catch (const ds::simulated_crash&) {
+                crashed = true;
+            }
+            if (!crashed) {
+                ds::fault_plan::uninstall();
+                CHECK(crash_at > 50);
+                break;
+            }
+            plan.drop_unsynced();
+            ds::fault_plan quiet(-1);
+            quiet.install();
+            log_storage s(dir.path(), {level, 400});
+            const auto got = read_state(s);
+            ds::fault_plan::uninstall();
+            bool matched = false;
+            // Everything durable is there; the step in flight may have landed.
+            for (std::size_t i = durable; i <= done + 1 && i < states.size(); ++i) {
+                matched = matched || got == states[i];
+            }
+            INFO("durable " << durable << ", acknowledged " << done << " of " << steps);
+            REQUIRE(matched);
+        }
+    }
+}
+
+TEST_CASE("log_storage bad input is a clear crdt::error") {
+    temp_dir dir;
+    const auto p = dir / "log";
+    {
+        log_storage s(p, {crdt::durability::none, 256});
+        for (int i = 0; i < 40; ++i) {
+            s.save(storage_key{"k", std::to_string(i)}, bytes(value_for(i)));
+        }
+    }
+    std::vector<fs::path> segs;
+    for (const auto& e : fs::directory_iterator(p)) {
+        if (e.path().extension() == ".log") {
+            segs.push_back(e.path());
+        }
+    }
+    std::sort(segs.begin(), segs.end());
+    REQUIRE(segs.size() >= 3);
+    const auto backup = dir / "backup";
+    fs::copy(p, backup);
+    auto restore = [&] {
+        fs::remove_all(p);
+        fs::copy(backup, p);
+    };
+
+    SECTION("garbage manifest") {
+        write_bytes(p / "MANIFEST", "hello, world, this is not a manifest");
+        CHECK(expect_error([&] { log_storage s(p); }).cause() == crdt::errc::bad_magic);
+    }
+    SECTION("future manifest version") {
+        auto bytes_ = *ds::read_file(p / "MANIFEST");
+        bytes_[8] = std::byte{9};
+        ds::write_file_atomic(p / "MANIFEST", bytes_, false, false);
+        const auto e = expect_error([&] { log_storage s(p); });
+        CHECK(e.cause() == crdt::errc::unsupported_version);
+        CHECK(std::string(e.what()).find("version 9") != std::string::npos);
+    }
+    SECTION("segment with wrong magic") {
+        auto b = *ds::read_file(segs[1]);
+        b[0] = std::byte{'X'};
+        ds::write_file_atomic(segs[1], b, false, false);
+        const auto e = expect_error([&] { log_storage s(p); });
+        CHECK(e.cause() == crdt::errc::bad_magic);
+        CHECK(std::string(e.what()).find(segs[1].filename().string()) != std::string::npos);
+    }
+    SECTION("segment from a future format version") {
+        auto b = *ds::read_file(segs[0]);
+        b[8] = std::byte{2};
+        ds::write_file_atomic(segs[0], b, false, false);
+        CHECK(expect_error([&] { log_storage s(p); }).cause() == crdt::errc::unsupported_version);
+    }
+    SECTION("a corrupt record before the tail names file and offset; salvage skips it") {
+        auto b = *ds::read_file(segs[0]);
+        const std::size_t at = ds::log_format::header_size + 12;
+        b[at] ^= std::byte{0x55};
+        ds::write_file_atomic(segs[0], b, false, false);
+        const auto e = expect_error([&] { log_storage s(p); });
+        CHECK(e.cause() == crdt::errc::checksum_mismatch);
+        CHECK(e.offset() == ds::log_format::header_size);
+        CHECK(std::string(e.what()).find(segs[0].filename().string()) != std::string::npos);
+        log_storage s(p, {crdt::durability::full, 256, crdt::recovery_mode::salvage});
+        REQUIRE(s.last_recovery().skipped.size() == 1);
+        CHECK(s.last_recovery().skipped[0].offset == ds::log_format::header_size);
+        CHECK_FALSE(s.load(storage_key{"k", "0"}));
+        CHECK(s.load(storage_key{"k", "39"}) == bytes(value_for(39)));
+        CHECK(s.size() == 39);
+    }
+    SECTION("a corrupt record in the middle of the last segment is not a torn tail") {
+        {
+            log_storage s(p, {crdt::durability::full, 1 << 20});
+            s.save(storage_key{"x"}, bytes("1"));
+            s.save(storage_key{"y"}, bytes("2"));
+        }
+        fs::path last;
+        for (const auto& e : fs::directory_iterator(p)) {
+            if (e.path().extension() == ".log" && (last.empty() || e.path() > last)) {
+                last = e.path();
+            }
+        }
+        auto b = *ds::read_file(last);
+        b[ds::log_format::header_size + 5] ^= std::byte{1}; // CRC of the first record
+        ds::write_file_atomic(last, b, false, false);
+        const auto e = expect_error([&] { log_storage s(p); });
+        CHECK(e.cause() == crdt::errc::checksum_mismatch);
+        CHECK(e.offset() == ds::log_format::header_size);
+    }
+    SECTION("missing manifest with segments present") {
+        fs::remove(p / "MANIFEST");
+        CHECK(expect_error([&] { log_storage s(p); }).cause() == crdt::errc::not_found);
+    }
+    SECTION("a listed segment is missing") {
+        fs::remove(segs[1]);
+        CHECK(expect_error([&] { log_storage s(p); }).cause() == crdt::errc::not_found);
+    }
+    SECTION("unlisted segments and stray temporaries are garbage") {
+        write_bytes(p / "00000000000000ff.log", "leftover of an interrupted compaction");
+        write_bytes(p / "MANIFEST.tmp.1.2", "stray");
+        log_storage s(p);
+        CHECK(s.last_recovery().removed_files == 2);
+        CHECK_FALSE(fs::exists(p / "00000000000000ff.log"));
+        CHECK(s.size() == 40);
+    }
+    SECTION("a path that is not a directory") {
+        write_bytes(dir / "file", "x");
+        CHECK(expect_error([&] { log_storage s(dir / "file" / "log"); }).cause() ==
+              crdt::errc::io_error);
+    }
+    SECTION("an unreadable directory") {
+        fs::permissions(p, fs::perms::none);
+        CHECK(throws_as_nobody([&] { log_storage s(p); }, crdt::errc::io_error));
+        fs::permissions(p, fs::perms::owner_all);
+    }
+    restore();
+    log_storage s(p);
+    CHECK(s.size() == 40);
+}
+
+TEST_CASE("log_storage: a record changed on disk after open is detected on load") {
+    temp_dir dir;
+    log_storage s(dir.path());
+    s.save(storage_key{"k"}, bytes("precious value"));
+    const auto seg = dir / only_segment(dir.path());
+    auto b = *ds::read_file(seg);
+    b[b.size() - 3] ^= std::byte{1};
+    {
+        auto fd = ds::open_file(seg, O_WRONLY);
+        ds::write_all(fd.get(), b, seg);
+    }
+    const auto e = expect_error([&] { (void)s.load(storage_key{"k"}); });
+    CHECK(e.cause() == crdt::errc::checksum_mismatch);
+}

@@ -1,0 +1,249 @@
+#include <crdt/storage/sqlite_storage.hpp>
+#include <crdt/testing/storage_conformance.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+#include <fstream>
+#include <memory>
+
+using namespace storage_test;
+using crdt::sqlite_storage;
+using crdt::storage_key;
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class Fn>
+crdt::error expect_error(Fn fn) {
+    try {
+        fn();
+    } catch (const crdt::error& e) {
+        return e;
+    }
+    FAIL("expected crdt::error");
+    throw std::logic_error("unreachable");
+}
+
+void write_bytes(const fs::path& p, const std::string& content) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
+}
+
+} // namespace
+
+namespace {
+void sqlite_conformance(crdt::durability level, crdt::sqlite_journal journal) {
+    temp_dir dir;
+    auto open = [&] {
+        return std::make_unique<sqlite_storage>(dir / "s.db",
+                                                sqlite_storage::options{level, journal});
+    };
+    REQUIRE_NOTHROW(crdt::testing::check_storage_laws(open));
+}
+} // namespace
+
+TEST_CASE("sqlite_storage passes the conformance suite at durability full") {
+    sqlite_conformance(crdt::durability::full, crdt::sqlite_journal::wal);
+}
+
+TEST_CASE("sqlite_storage passes the conformance suite at durability normal and none") {
+    sqlite_conformance(crdt::durability::normal, crdt::sqlite_journal::wal);
+    sqlite_conformance(crdt::durability::none, crdt::sqlite_journal::wal);
+}
+
+TEST_CASE("sqlite_storage passes the conformance suite with a rollback journal") {
+    sqlite_conformance(crdt::durability::full, crdt::sqlite_journal::truncate);
+}
+
+TEST_CASE("sqlite_storage passes the concurrency checks in one process") {
+    temp_dir dir;
+    auto open = [&] {
+        return std::make_unique<sqlite_storage>(dir / "s.db",
+                                                sqlite_storage::options{crdt::durability::normal});
+    };
+    REQUIRE_NOTHROW(crdt::testing::check_storage_threads(open, 4, 100));
+    REQUIRE_NOTHROW(crdt::testing::check_cas_race_threads(open, 8, 10));
+}
+
+TEST_CASE("sqlite_storage: two processes compacting concurrently lose nothing") {
+    temp_dir dir;
+    auto open = [&] {
+        return std::make_unique<sqlite_storage>(dir / "s.db",
+                                                sqlite_storage::options{crdt::durability::normal});
+    };
+    REQUIRE_NOTHROW(crdt::testing::check_storage_processes(open, 2, 25));
+}
+
+TEST_CASE("sqlite_storage: 8 processes racing for a root pointer, one winner per round") {
+    temp_dir dir;
+    auto open = [&] {
+        return std::make_unique<sqlite_storage>(dir / "s.db",
+                                                sqlite_storage::options{crdt::durability::normal});
+    };
+    REQUIRE_NOTHROW(crdt::testing::check_cas_race_processes(open, 8, 6));
+}
+
+TEST_CASE("sqlite_storage models every capability") {
+    STATIC_REQUIRE(crdt::batch_storage<sqlite_storage>);
+    STATIC_REQUIRE(crdt::append_log_storage<sqlite_storage>);
+    STATIC_REQUIRE(crdt::cas_storage<sqlite_storage>);
+    STATIC_REQUIRE(crdt::watchable_storage<sqlite_storage>);
+    STATIC_REQUIRE(crdt::key_listing_storage<sqlite_storage>);
+}
+
+TEST_CASE("sqlite_storage notices writes of other connections") {
+    temp_dir dir;
+    sqlite_storage a(dir / "s.db");
+    sqlite_storage b(dir / "s.db");
+    int external = 0;
+    auto h = a.watch([&](const crdt::storage_change& c) {
+        external += c.what == crdt::storage_change::kind::external ? 1 : 0;
+    });
+    CHECK_FALSE(a.poll_external_changes());
+    b.save(storage_key{"x"}, bytes("1"));
+    CHECK(a.poll_external_changes());
+    CHECK(external == 1);
+    CHECK(a.load(storage_key{"x"}) == bytes("1"));
+    a.save(storage_key{"y"}, bytes("2"));
+    CHECK_FALSE(a.poll_external_changes());
+}
+
+TEST_CASE("sqlite_storage bad input is a clear crdt::error") {
+    temp_dir dir;
+    SECTION("garbage file") {
+        write_bytes(dir / "g.db", std::string(5000, 'g'));
+        CHECK(expect_error([&] { sqlite_storage s(dir / "g.db"); }).cause() ==
+              crdt::errc::bad_magic);
+    }
+    SECTION("another application's database") {
+        {
+            crdt::detail::storage::sqlite_connection db((dir / "o.db").string(),
+                                                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+            db.exec("CREATE TABLE t(x)");
+        }
+        CHECK(expect_error([&] { sqlite_storage s(dir / "o.db"); }).cause() ==
+              crdt::errc::bad_magic);
+    }
+    SECTION("a future schema version") {
+        { sqlite_storage s(dir / "f.db"); }
+        {
+            crdt::detail::storage::sqlite_connection db((dir / "f.db").string(),
+                                                        SQLITE_OPEN_READWRITE);
+            db.exec("PRAGMA user_version = 7");
+        }
+        const auto e = expect_error([&] { sqlite_storage s(dir / "f.db"); });
+        CHECK(e.cause() == crdt::errc::unsupported_version);
+        CHECK(std::string(e.what()).find("version 7") != std::string::npos);
+    }
+    SECTION("a truncated database file") {
+        {
+            sqlite_storage s(dir / "t.db", {crdt::durability::none, crdt::sqlite_journal::delete_});
+            crdt::write_batch b;
+            for (int i = 0; i < 2000; ++i) {
+                b.save(storage_key{"k", std::to_string(i)}, bytes(std::string(200, 'v')));
+            }
+            s.commit(b);
+        }
+        const auto full = fs::file_size(dir / "t.db");
+        REQUIRE(full > 100000);
+        int errors = 0;
+        for (const auto cut : {std::uintmax_t{50}, std::uintmax_t{4096}, full / 2, full - 4096}) {
+            CAPTURE(cut);
+            fs::copy_file(dir / "t.db", dir / "cut.db", fs::copy_options::overwrite_existing);
+            fs::resize_file(dir / "cut.db", cut);
+            try {
+                sqlite_storage s(dir / "cut.db",
+                                 {crdt::durability::none, crdt::sqlite_journal::delete_});
+                (void)s.load_range({});
+            } catch (const crdt::error& e) {
+                ++errors;
+                CHECK(std::string(e.what()).find("cut.db") != std::string::npos);
+            }
+        }
+        CHECK(errors == 4);
+    }
+    SECTION("an unreadable directory") {
+        fs::create_directories(dir / "locked");
+        { sqlite_storage s(dir / "locked" / "s.db"); }
+        fs::permissions(dir / "locked", fs::perms::none);
+        CHECK(throws_as_nobody([&] { sqlite_storage s(dir / "locked" / "s.db"); },
+                               crdt::errc::io_error));
+        fs::permissions(dir / "locked", fs::perms::owner_all);
+    }
+    SECTION("a path in a directory that does not exist") {
+        write_bytes(dir / "file", "x");
+        CHECK(expect_error([&] { sqlite_storage s(dir / "file" / "s.db"); }).cause() ==
+              crdt::errc::io_error);
+    }
+}
+
+TEST_CASE("sqlite_device_set: each device writes its own file and reads the others incrementally") {
+    temp_dir dir;
+    crdt::sqlite_device_set a(dir.path(), "laptop");
+    crdt::sqlite_device_set b(dir.path(), "phone");
+    CHECK(a.devices() == std::vector<std::string>{"phone"});
+    a.local().append(bytes("a1"));
+    a.local().append(bytes("a2"));
+    b.local().append(bytes("b1"));
+    auto r = b.poll();
+    REQUIRE(r.entries.size() == 2);
+    CHECK(r.entries[0].device == "laptop");
+    CHECK(r.entries[1].entry == crdt::log_entry{2, bytes("a2")});
+    CHECK(b.poll().entries.empty());
+    a.local().append(bytes("a3"));
+    r = b.poll();
+    REQUIRE(r.entries.size() == 1);
+    CHECK(r.entries[0].entry.value == bytes("a3"));
+    CHECK(b.cursor("laptop") == 3);
+    auto ra = a.poll();
+    REQUIRE(ra.entries.size() == 1);
+    CHECK(ra.entries[0].entry.value == bytes("b1"));
+
+    SECTION("cursors survive a restart") {
+        crdt::sqlite_device_set b2(dir.path(), "phone2");
+        (void)b2;
+        a.local().append(bytes("a4"));
+        // A fresh handle on phone's own database continues where it stopped.
+        crdt::sqlite_device_set b_again(dir.path(), "phone");
+        const auto again = b_again.poll();
+        REQUIRE(again.entries.size() == 1);
+        CHECK(again.entries[0].entry.value == bytes("a4"));
+    }
+    SECTION("a foreign file replaced underneath is tolerated") {
+        const auto laptop = dir / "devices" / "laptop.db";
+        const auto saved = dir / "saved.db";
+        fs::copy_file(laptop, saved);
+        // Replaced by garbage (a half-downloaded copy): reported, not thrown.
+        write_bytes(dir / "devices" / "tmp", std::string(3000, 'x'));
+        fs::rename(dir / "devices" / "tmp", laptop);
+        r = b.poll();
+        CHECK(r.entries.empty());
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].first == "laptop");
+        // Replaced by an older copy with fewer rows: read again from the start.
+        {
+            crdt::detail::storage::sqlite_connection db(saved.string(), SQLITE_OPEN_READWRITE);
+            db.exec("DELETE FROM log WHERE seq > 1");
+        }
+        fs::copy_file(saved, laptop, fs::copy_options::overwrite_existing);
+        r = b.poll();
+        CHECK(r.restarted == std::vector<std::string>{"laptop"});
+        REQUIRE(r.entries.size() == 1);
+        CHECK(r.entries[0].entry.value == bytes("a1"));
+        // Replaced by a different database (same device name, new store id).
+        fs::remove(laptop);
+        {
+            crdt::sqlite_device_set fresh(dir.path(), "laptop");
+            fresh.local().append(bytes("new1"));
+        }
+        r = b.poll();
+        CHECK(r.restarted == std::vector<std::string>{"laptop"});
+        REQUIRE(r.entries.size() == 1);
+        CHECK(r.entries[0].entry.value == bytes("new1"));
+    }
+    SECTION("device names are checked") {
+        CHECK(expect_error([&] { crdt::sqlite_device_set x(dir.path(), "../evil"); }).cause() ==
+              crdt::errc::invalid_value);
+    }
+}
