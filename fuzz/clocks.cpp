@@ -69,7 +69,11 @@ std::optional<hlc_timestamp> expected_next(std::uint64_t wall,
         return hlc_timestamp{top, 0};
     }
     if (*highest == std::numeric_limits<std::uint32_t>::max()) {
-        return std::nullopt;
+        // Logical counter exhausted: carry into the next millisecond.
+        if (top == std::numeric_limits<std::uint64_t>::max()) {
+            return std::nullopt;
+        }
+        return hlc_timestamp{top + 1, 0};
     }
     return hlc_timestamp{top, *highest + 1};
 }

@@ -43,6 +43,11 @@ std::optional<T> reference_decode(crdt_fuzz::input in) {
             return in[0];
         }
         return std::nullopt;
+    } else if constexpr (std::is_same_v<T, char>) { // one raw byte on every platform
+        if (in.size() == 1) {
+            return static_cast<char>(std::to_integer<unsigned char>(in[0]));
+        }
+        return std::nullopt;
     } else if constexpr (std::is_integral_v<T>) {
         const auto r = ref::varint(in);
         if (r.status != ref::varint_result::ok || r.length != in.size()) {

@@ -113,6 +113,14 @@ struct crdt::codec<point> {
 
 static_assert(crdt::encodable<bool>);
 static_assert(crdt::encodable<char>);
+// wchar_t differs in width and signedness between platforms: no codec.
+static_assert(!crdt::encodable<wchar_t>);
+
+TEST_CASE("codec: char is one byte with the same meaning on every platform") {
+    CHECK(crdt::encode('A') == bytes_of({0x41}));
+    CHECK(crdt::encode(static_cast<char>(-1)) == bytes_of({0xff}));
+    CHECK(crdt::decode<char>(bytes_of({0xe9})) == static_cast<char>(0xe9));
+}
 static_assert(crdt::encodable<std::uint8_t>);
 static_assert(crdt::encodable<std::int64_t>);
 static_assert(crdt::encodable<float>);
@@ -153,8 +161,8 @@ TEST_CASE("codec: bool and std::byte round-trip") {
 
 TEMPLATE_TEST_CASE("codec: integers round-trip at their limits", "", std::uint8_t, std::uint16_t,
                    std::uint32_t, std::uint64_t, std::int8_t, std::int16_t, std::int32_t,
-                   std::int64_t, char, signed char, unsigned char, char8_t, char16_t, char32_t,
-                   wchar_t, long, unsigned long, long long, unsigned long long) {
+                   std::int64_t, signed char, unsigned char, char8_t, char16_t, char32_t, long,
+                   unsigned long, long long, unsigned long long) {
     using T = TestType;
     using limits = std::numeric_limits<T>;
     std::vector<T> values = {limits::min(), static_cast<T>(limits::min() + 1), T{0},

@@ -205,29 +205,36 @@ TEST_CASE("hlc: the maximum skew is configurable") {
           }).cause() == crdt::errc::clock_skew);
 }
 
-TEST_CASE("hlc: logical counter overflow throws and leaves the clock unchanged") {
+TEST_CASE("hlc: an exhausted logical counter carries into the next millisecond") {
     manual_wall_clock wall;
     wall.set(1000);
     hlc clock(ts{1000, max32}, wall);
+    CHECK(clock.now() == ts{1001, 0}); // ahead of the wall clock by 1 ms
+    CHECK(clock.now() == ts{1001, 1});
+
+    hlc stalled(ts{1000, max32}, wall);
+    CHECK(stalled.update(ts{900, 0}) == ts{1001, 0});
+
+    // A peer cannot block local writes with a huge logical part.
+    hlc other(ts{1000, 5}, wall);
+    CHECK(other.update(ts{1000, max32}) == ts{1001, 0});
+    CHECK(other.now() == ts{1001, 1});
+    wall.set(1001);
+    CHECK(other.update(ts{1001, max32}) == ts{1002, 0});
+    CHECK(other.now() > ts{1002, 0});
+}
+
+TEST_CASE("hlc: a clock at the very end of time throws and is left unchanged") {
+    manual_wall_clock wall;
+    wall.set(1000);
+    constexpr std::uint64_t max64 = std::numeric_limits<std::uint64_t>::max();
+    hlc clock(ts{max64, max32}, wall);
     crdt::error e = core_test::caught_error([&] { (void)clock.now(); });
     CHECK(e.cause() == crdt::errc::counter_overflow);
-    CHECK(clock.last() == ts{1000, max32});
-
+    CHECK(clock.last() == ts{max64, max32});
     e = core_test::caught_error([&] { (void)clock.update(ts{900, 0}); });
     CHECK(e.cause() == crdt::errc::counter_overflow);
-    CHECK(clock.last() == ts{1000, max32});
-
-    hlc other(ts{1000, 5}, wall);
-    e = core_test::caught_error([&] { (void)other.update(ts{1000, max32}); });
-    CHECK(e.cause() == crdt::errc::counter_overflow);
-    CHECK(other.last() == ts{1000, 5});
-    e = core_test::caught_error([&] { (void)other.update(ts{1001, max32}); });
-    CHECK(e.cause() == crdt::errc::counter_overflow);
-    CHECK(other.last() == ts{1000, 5});
-
-    // Once the wall clock moves on, the clock recovers.
-    wall.set(1001);
-    CHECK(clock.now() == ts{1001, 0});
+    CHECK(clock.last() == ts{max64, max32});
 }
 
 TEST_CASE("hlc: a restored clock continues after its last timestamp") {

@@ -29,8 +29,9 @@
 //      of the input size, never throws anything else (std::bad_alloc only on
 //      genuine exhaustion; the law checkers treat it as a violation).
 //
-// Specializations provided here: bool, all integer types (unsigned as varint,
-// signed as zigzag varint, range-checked on decode), float and double
+// Specializations provided here: bool, char (one byte), the other integer
+// types except wchar_t (unsigned as varint, signed as zigzag varint,
+// range-checked on decode), float and double
 // (fixed little-endian), std::byte, std::string (UTF-8, validated),
 // std::vector<std::byte> (length-prefixed bytes), std::vector<T>,
 // std::array<T, N>, std::optional<T>, std::pair, std::tuple (the containers
@@ -95,6 +96,8 @@ consteval void check_encodable() {
 } // namespace detail
 
 /// Effects: appends the encoding of `value` to `w`.
+/// Throws: whatever codec<T>::encode throws; `w` may then hold part of the
+///   encoding (basic guarantee): discard it, or remember `w.size()` first.
 template <class T>
 void encode_into(byte_writer& w, const T& value) {
     detail::check_encodable<T>();
@@ -146,15 +149,31 @@ struct codec<std::byte> {
     static std::byte decode(byte_reader& r) { return static_cast<std::byte>(r.byte()); }
 };
 
+namespace detail {
+// Integers whose wire form is a varint. `char` and `wchar_t` are excluded:
+// their signedness and width differ between platforms, so a generic mapping
+// would decode to different values elsewhere. `char` has its own codec (one
+// byte); `wchar_t` has none (convert to char32_t).
 template <class T>
-struct codec<T, std::enable_if_t<std::is_integral_v<T> && std::is_unsigned_v<T> &&
-                                 !std::is_same_v<T, bool>>> {
+inline constexpr bool varint_integer_v = std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                         !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t>;
+} // namespace detail
+
+/// `char`: one byte, the same on every platform.
+template <>
+struct codec<char> {
+    static void encode(byte_writer& w, char v) { w.byte(static_cast<std::uint8_t>(v)); }
+    static char decode(byte_reader& r) { return static_cast<char>(r.byte()); }
+};
+
+template <class T>
+struct codec<T, std::enable_if_t<detail::varint_integer_v<T> && std::is_unsigned_v<T>>> {
     static void encode(byte_writer& w, T v) { w.varint(v); }
     static T decode(byte_reader& r) { return r.varint_as<T>("unsigned integer"); }
 };
 
 template <class T>
-struct codec<T, std::enable_if_t<std::is_integral_v<T> && std::is_signed_v<T>>> {
+struct codec<T, std::enable_if_t<detail::varint_integer_v<T> && std::is_signed_v<T>>> {
     static void encode(byte_writer& w, T v) { w.zigzag(v); }
     static T decode(byte_reader& r) { return r.zigzag_as<T>("signed integer"); }
 };

@@ -1,7 +1,8 @@
 // crdt/codec/writer.hpp -- byte_writer, the encoder every codec writes with.
 //
-// A byte_writer appends to a growable buffer it owns. It never fails except
-// by running out of memory (std::bad_alloc). Integers wider than one byte
+// A byte_writer appends to a growable buffer it owns. It fails only by
+// running out of memory (std::bad_alloc) or, in `string()`, on text that is
+// not UTF-8 (crdt::error, buffer unchanged). Integers wider than one byte
 // are written either as LEB128 varints (crdt/codec/varint.hpp) or as
 // fixed-width little-endian, whatever the host byte order.
 //

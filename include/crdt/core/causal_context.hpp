@@ -13,7 +13,7 @@
 // replica at counter 2^64-1 has no cloud dots).
 //
 // Complexity: contains O(log n + log c); insert and next_dot O(n + c) worst
-// case, O(log n) amortized for in-order dots; merge O(n + m + c + c').
+// case, O(log n) amortized for in-order dots; merge O(n + m + (c + c') log(n + m)).
 //
 // Thread safety: a value type. Exception safety: strong.
 #pragma once
@@ -64,10 +64,14 @@ public:
         return version_.contains(d) || cloud_.find(d) != cloud_.end();
     }
 
-    /// Effects: adds `d` (counter >= 1) to the context; compacts.
+    /// Effects: adds `d` to the context; compacts.
     /// Returns: whether `d` was new.
+    /// Throws: crdt::error(errc::invalid_value) if d.counter is 0 (no
+    ///   operation has counter 0; the dot may come from outside).
     bool insert(const dot_type& d) {
-        CRDT_ASSERT(d.counter >= 1);
+        if (d.counter == 0) {
+            throw error(errc::invalid_value, "causal_context::insert: dot counter must be >= 1");
+        }
         if (contains(d)) {
             return false;
         }
@@ -92,7 +96,8 @@ public:
     }
 
     /// Effects: *this becomes the union of *this and `other`; compacts.
-    /// Complexity: O(n + m + c + c'), the sizes of both versions and clouds.
+    /// Complexity: O(n + m + (c + c') log(n + m)) for versions of n and m
+    ///   replicas and clouds of c and c' dots.
     void merge(const basic_causal_context& other) {
         if (other.cloud_.empty()) {
             merge(other.version_);
@@ -221,7 +226,7 @@ struct codec<basic_causal_context<ReplicaId>> {
         c.version_ = codec<typename context::version_type>::decode(r);
         const std::size_t n = r.length("causal_context cloud size");
         typename context::cloud_type::sequence_type seq;
-        seq.reserve(n);
+        seq.reserve(std::min(n, std::size_t{4096})); // n is bounded by bytes, not by dots
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t at = r.offset();
             auto d = codec<typename context::dot_type>::decode(r);

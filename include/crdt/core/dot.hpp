@@ -56,6 +56,7 @@ using dot = basic_dot<replica_id>;
 using dot_range = basic_dot_range<replica_id>;
 
 /// Encoding: the replica id, then the counter as a varint.
+/// Throws on decode: crdt::error(errc::invalid_value) for counter 0.
 template <replica_identifier ReplicaId>
 struct codec<basic_dot<ReplicaId>> {
     static void encode(byte_writer& w, const basic_dot<ReplicaId>& d) {
@@ -65,7 +66,11 @@ struct codec<basic_dot<ReplicaId>> {
     static basic_dot<ReplicaId> decode(byte_reader& r) {
         basic_dot<ReplicaId> d;
         d.replica = codec<ReplicaId>::decode(r);
-        d.counter = r.varint();
+        const std::size_t at = r.offset();
+        d.counter = r.varint_as<std::uint64_t>("dot counter");
+        if (d.counter == 0) {
+            r.fail_at(errc::invalid_value, "dot counter (must be >= 1)", at);
+        }
         return d;
     }
 };
@@ -84,8 +89,8 @@ struct codec<basic_dot_range<ReplicaId>> {
         basic_dot_range<ReplicaId> d;
         d.replica = codec<ReplicaId>::decode(r);
         const std::size_t at = r.offset();
-        d.first = r.varint();
-        const std::uint64_t span = r.varint();
+        d.first = r.varint_as<std::uint64_t>("dot_range first");
+        const std::uint64_t span = r.varint_as<std::uint64_t>("dot_range length");
         if (d.first == 0 || span > UINT64_MAX - d.first) {
             r.fail_at(errc::invalid_value, "dot_range (first must be >= 1, last <= 2^64-1)", at);
         }

@@ -87,15 +87,19 @@ public:
 
     /// Effects: advances the clock for a local or send event.
     /// Returns: a timestamp greater than every one issued or observed so far.
-    /// Throws: crdt::error(errc::counter_overflow) if the logical counter is
-    ///   exhausted (2^32 events within one millisecond of a stalled clock).
+    ///   When the logical counter is exhausted (2^32 events within one
+    ///   millisecond, or a remote timestamp with a huge logical part), the
+    ///   physical part moves one millisecond ahead of the wall clock instead;
+    ///   the skew check bounds how far that can drift.
+    /// Throws: crdt::error(errc::counter_overflow) only if the physical part
+    ///   is already 2^64-1; the clock is then unchanged.
     hlc_timestamp now() {
         const std::uint64_t pt = wall_();
         hlc_timestamp next;
         if (pt > last_.physical_ms) {
             next = {pt, 0};
         } else {
-            next = {last_.physical_ms, bump(last_.logical, "now")};
+            next = successor(last_, "now");
         }
         last_ = next;
         return next;
@@ -107,7 +111,8 @@ public:
     ///   or observed so far.
     /// Throws: crdt::error(errc::clock_skew) if remote.physical_ms is more
     ///   than max_skew() ahead of the wall clock; crdt::error(counter_overflow)
-    ///   if the logical counter is exhausted. The clock is then unchanged.
+    ///   if the physical part is already 2^64-1 with the logical counter
+    ///   exhausted (see `now()`). The clock is then unchanged.
     hlc_timestamp update(const hlc_timestamp& remote) {
         const std::uint64_t pt = wall_();
         if (remote.physical_ms > pt && remote.physical_ms - pt > max_skew_) {
@@ -119,11 +124,11 @@ public:
         const std::uint64_t top = std::max({last_.physical_ms, remote.physical_ms, pt});
         hlc_timestamp next;
         if (top == last_.physical_ms && top == remote.physical_ms) {
-            next = {top, bump(std::max(last_.logical, remote.logical), "update")};
+            next = successor({top, std::max(last_.logical, remote.logical)}, "update");
         } else if (top == last_.physical_ms) {
-            next = {top, bump(last_.logical, "update")};
+            next = successor(last_, "update");
         } else if (top == remote.physical_ms) {
-            next = {top, bump(remote.logical, "update")};
+            next = successor(remote, "update");
         } else {
             next = {top, 0};
         }
@@ -143,12 +148,17 @@ public:
     const WallClock& wall() const noexcept { return wall_; }
 
 private:
-    static std::uint32_t bump(std::uint32_t logical, const char* where) {
-        if (logical == std::numeric_limits<std::uint32_t>::max()) {
-            throw error(errc::counter_overflow, std::string("hybrid_logical_clock::") + where +
-                                                    ": logical counter exhausted");
+    // The smallest timestamp after `t`: the next logical value, or, when the
+    // logical counter is exhausted, the next millisecond.
+    static hlc_timestamp successor(const hlc_timestamp& t, const char* where) {
+        if (t.logical < std::numeric_limits<std::uint32_t>::max()) {
+            return {t.physical_ms, t.logical + 1};
         }
-        return logical + 1;
+        if (t.physical_ms == std::numeric_limits<std::uint64_t>::max()) {
+            throw error(errc::counter_overflow,
+                        std::string("hybrid_logical_clock::") + where + ": clock at its maximum");
+        }
+        return {t.physical_ms + 1, 0};
     }
 
     WallClock wall_;
@@ -168,7 +178,7 @@ struct codec<hlc_timestamp> {
     }
     static hlc_timestamp decode(byte_reader& r) {
         hlc_timestamp t;
-        t.physical_ms = r.varint();
+        t.physical_ms = r.varint_as<std::uint64_t>("hlc_timestamp.physical_ms");
         t.logical = r.varint_as<std::uint32_t>("hlc_timestamp.logical");
         return t;
     }

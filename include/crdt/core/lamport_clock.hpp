@@ -73,7 +73,9 @@ private:
 template <>
 struct codec<lamport_clock> {
     static void encode(byte_writer& w, const lamport_clock& c) { w.varint(c.now()); }
-    static lamport_clock decode(byte_reader& r) { return lamport_clock(r.varint()); }
+    static lamport_clock decode(byte_reader& r) {
+        return lamport_clock(r.varint_as<std::uint64_t>("lamport_clock time"));
+    }
 };
 
 CRDT_END_NAMESPACE

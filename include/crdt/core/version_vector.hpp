@@ -130,11 +130,17 @@ public:
 
     /// Effects: increments the counter of `replica`.
     /// Returns: the dot of the new operation, (replica, previous + 1).
-    /// Requires: the counter is below 2^64-1.
+    /// Throws: crdt::error(errc::counter_overflow) if the counter is already
+    ///   2^64-1 (the vector is then unchanged).
     dot_type increment(const ReplicaId& replica) {
         auto it = find(replica);
         const bool present = it != entries_.end() && it->replica == replica;
-        CRDT_ASSERT(!present || it->counter < std::numeric_limits<std::uint64_t>::max());
+        if (present && it->counter == std::numeric_limits<std::uint64_t>::max()) {
+            // Reachable from outside: a peer's version may hold our replica at
+            // the maximum. Refuse rather than wrap to a zero counter.
+            throw error(errc::counter_overflow,
+                        "version_vector::increment: the replica's counter is at its maximum");
+        }
         // Build the result (copying the id, which may throw) before changing anything.
         dot_type d{replica, present ? it->counter + 1 : 1};
         if (present) {
@@ -353,7 +359,7 @@ struct codec<basic_version_vector<ReplicaId>> {
                           "version_vector entry (replicas must be strictly increasing)", at);
             }
             const std::size_t counter_at = r.offset();
-            const std::uint64_t counter = r.varint();
+            const std::uint64_t counter = r.varint_as<std::uint64_t>("version_vector counter");
             if (counter == 0) {
                 r.fail_at(errc::invalid_value, "version_vector counter (must be >= 1)", counter_at);
             }

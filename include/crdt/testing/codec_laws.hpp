@@ -9,8 +9,9 @@
 //   decodes random byte strings and mutations of `samples` (valid encodings:
 //   bit flips, truncation, insertion, deletion, boundary bytes). Each decode
 //   must either return a value, which then round-trips, or throw
-//   crdt::error. Any other exception (std::bad_alloc from a length it
-//   trusted, std::out_of_range, ...) is a violation.
+//   crdt::error; unless `canonical::not_required` is passed, an accepted
+//   input must also be exactly the encoding of its value. Any other exception (std::bad_alloc from
+//   a length it trusted, std::out_of_range, ...) is a violation.
 //
 // Both throw crdt::testing::law_violation (crdt/testing/laws.hpp) when a law
 // fails, so they work under any test framework.
@@ -21,6 +22,7 @@
 #include <crdt/core/error.hpp>
 #include <crdt/testing/laws.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -33,14 +35,14 @@
 CRDT_BEGIN_NAMESPACE
 namespace testing {
 
-namespace detail {
+namespace testing_detail {
 // `a == b` through a call, so that `equal(v, v)` (false only for values that
 // are not equal to themselves, such as a NaN) draws no self-comparison warning.
 template <class T>
 bool equal(const T& a, const T& b) {
     return a == b;
 }
-} // namespace detail
+} // namespace testing_detail
 
 /// Effects: checks the codec laws above for `value`. A value that is not
 ///   equal to itself (a NaN) is compared through its encoding only: the
@@ -53,7 +55,7 @@ void check_round_trip(const T& value) {
     if (bytes.empty()) {
         throw law_violation("codec writes an empty encoding");
     }
-    const bool comparable = detail::equal(value, value);
+    const bool comparable = testing_detail::equal(value, value);
     byte_reader r(bytes, "round trip");
     const T decoded = codec<T>::decode(r);
     if (r.offset() != bytes.size()) {
@@ -61,7 +63,7 @@ void check_round_trip(const T& value) {
                             std::to_string(r.offset()) + " bytes of a " +
                             std::to_string(bytes.size()) + "-byte encoding");
     }
-    if (comparable && !detail::equal(decoded, value)) {
+    if (comparable && !testing_detail::equal(decoded, value)) {
         throw law_violation("codec round trip changed the value: decode(encode(v)) != v");
     }
     if (crdt::encode(decoded) != bytes) {
@@ -79,14 +81,14 @@ void check_round_trip(const T& value) {
                                         "followed by more bytes failed: ") +
                             e.what());
     }
-    if (rp.offset() != bytes.size() || (comparable && !detail::equal(*first, value))) {
+    if (rp.offset() != bytes.size() || (comparable && !testing_detail::equal(*first, value))) {
         throw law_violation("codec is not self-delimiting: decode read " +
                             std::to_string(rp.offset()) + " bytes of a " +
                             std::to_string(bytes.size()) + "-byte encoding followed by more bytes");
     }
 }
 
-namespace detail {
+namespace testing_detail {
 inline std::vector<std::byte> mutate(std::vector<std::byte> b, std::mt19937_64& rng) {
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
     const std::size_t rounds = 1 + pick(4);
@@ -139,7 +141,7 @@ inline std::vector<std::byte> mutate(std::vector<std::byte> b, std::mt19937_64& 
     }
     return b;
 }
-} // namespace detail
+} // namespace testing_detail
 
 /// Effects: decodes one untrusted input and checks the outcome as above.
 /// Returns: whether the input decoded to a value.
@@ -147,8 +149,14 @@ inline std::vector<std::byte> mutate(std::vector<std::byte> b, std::mt19937_64& 
 ///   decoded value does not round-trip (its encoding fails to decode, or
 ///   decodes to a different value; values not equal to themselves, such as
 ///   a NaN, must re-encode to the same bytes instead).
+/// Whether decoding must be canonical: every accepted input must be the one
+/// encoding of its value (`encode(decode(x)) == x`), as crdt's own codecs
+/// promise so that encoded bytes can be content-addressed.
+enum class canonical { required, not_required };
+
 template <encodable T>
-bool check_decode_untrusted(std::span<const std::byte> input) {
+bool check_decode_untrusted(std::span<const std::byte> input,
+                            canonical mode = canonical::required) {
     std::optional<T> value;
     try {
         value.emplace(crdt::decode<T>(input, "untrusted input"));
@@ -163,14 +171,18 @@ bool check_decode_untrusted(std::span<const std::byte> input) {
     try {
         const std::vector<std::byte> bytes = crdt::encode(*value);
         const T again = crdt::decode<T>(bytes, "re-encoded input");
-        same = detail::equal(*value, *value) ? detail::equal(again, *value)
-                                             : crdt::encode(again) == bytes;
+        same = testing_detail::equal(*value, *value) ? testing_detail::equal(again, *value)
+                                                     : crdt::encode(again) == bytes;
     } catch (const std::exception& e) {
         throw law_violation(
             std::string("a value decoded from untrusted bytes does not round-trip: ") + e.what());
     }
     if (!same) {
         throw law_violation("a value decoded from untrusted bytes does not round-trip");
+    }
+    if (mode == canonical::required && !std::ranges::equal(crdt::encode(*value), input)) {
+        throw law_violation("decoder is not canonical: it accepted bytes that are not the "
+                            "encoding of the value they decode to");
     }
     return true;
 }
@@ -181,7 +193,8 @@ bool check_decode_untrusted(std::span<const std::byte> input) {
 /// Throws: law_violation (with the seed and iteration) on the first failure.
 template <encodable T>
 void check_decoder_robustness(const std::vector<std::vector<std::byte>>& samples,
-                              std::uint64_t seed, std::size_t iterations = 2000) {
+                              std::uint64_t seed, std::size_t iterations = 2000,
+                              canonical mode = canonical::required) {
     std::mt19937_64 rng(seed);
     for (std::size_t i = 0; i < iterations; ++i) {
         std::vector<std::byte> input;
@@ -191,10 +204,11 @@ void check_decoder_robustness(const std::vector<std::vector<std::byte>>& samples
                 b = static_cast<std::byte>(rng());
             }
         } else {
-            input = detail::mutate(samples[static_cast<std::size_t>(rng() % samples.size())], rng);
+            input = testing_detail::mutate(
+                samples[static_cast<std::size_t>(rng() % samples.size())], rng);
         }
         try {
-            check_decode_untrusted<T>(input);
+            check_decode_untrusted<T>(input, mode);
         } catch (const law_violation& v) {
             throw law_violation(std::string(v.what()) + " (seed " + std::to_string(seed) +
                                 ", iteration " + std::to_string(i) + ")");

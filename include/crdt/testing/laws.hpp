@@ -40,19 +40,19 @@ struct member_merge {
     }
 };
 
-namespace detail {
+namespace testing_detail {
 template <class T, class Join>
 T joined(T a, const T& b, Join& join) {
     join(a, b);
     return a;
 }
-} // namespace detail
+} // namespace testing_detail
 
 /// Effects: checks `a.merge(b) == b.merge(a)`.
 /// Throws: law_violation("merge is not commutative") otherwise.
 template <class T, class Join = member_merge>
 void check_commutative(const T& a, const T& b, Join join = {}) {
-    if (!(detail::joined(a, b, join) == detail::joined(b, a, join))) {
+    if (!(testing_detail::joined(a, b, join) == testing_detail::joined(b, a, join))) {
         throw law_violation("merge is not commutative: a.merge(b) != b.merge(a)");
     }
 }
@@ -61,8 +61,8 @@ void check_commutative(const T& a, const T& b, Join join = {}) {
 /// Throws: law_violation("merge is not associative") otherwise.
 template <class T, class Join = member_merge>
 void check_associative(const T& a, const T& b, const T& c, Join join = {}) {
-    const T left = detail::joined(detail::joined(a, b, join), c, join);
-    const T right = detail::joined(a, detail::joined(b, c, join), join);
+    const T left = testing_detail::joined(testing_detail::joined(a, b, join), c, join);
+    const T right = testing_detail::joined(a, testing_detail::joined(b, c, join), join);
     if (!(left == right)) {
         throw law_violation("merge is not associative: (a.merge(b)).merge(c) != "
                             "a.merge(b.merge(c))");
@@ -74,11 +74,11 @@ void check_associative(const T& a, const T& b, const T& c, Join join = {}) {
 /// Throws: law_violation("merge is not idempotent") otherwise.
 template <class T, class Join = member_merge>
 void check_idempotent(const T& a, const T& b, Join join = {}) {
-    if (!(detail::joined(a, a, join) == a)) {
+    if (!(testing_detail::joined(a, a, join) == a)) {
         throw law_violation("merge is not idempotent: a.merge(a) != a");
     }
-    const T ab = detail::joined(a, b, join);
-    if (!(detail::joined(ab, b, join) == ab)) {
+    const T ab = testing_detail::joined(a, b, join);
+    if (!(testing_detail::joined(ab, b, join) == ab)) {
         throw law_violation("merge is not idempotent: (a.merge(b)).merge(b) != a.merge(b)");
     }
 }

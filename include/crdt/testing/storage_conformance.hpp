@@ -55,7 +55,7 @@
 
 CRDT_BEGIN_NAMESPACE
 namespace testing {
-namespace detail::storage_suite {
+namespace testing_detail::storage_suite {
 
 inline void require(bool ok, const std::string& law) {
     if (!ok) {
@@ -108,14 +108,14 @@ inline std::vector<storage_key> keys_of(const std::vector<key_value>& kvs) {
     return out;
 }
 
-} // namespace detail::storage_suite
+} // namespace testing_detail::storage_suite
 
 /// Effects: checks L1 (read-your-writes), L2 (idempotent remove), L3
 ///   (opaque keys, empty values) and L7 (idempotent re-save).
 /// Throws: law_violation naming the broken law.
 template <class Open>
 void check_storage_basics(Open open) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     auto s = open();
     check_storage<std::remove_reference_t<decltype(*s)>>();
     s->remove_range({});
@@ -174,7 +174,7 @@ void check_storage_basics(Open open) {
 ///   list_keys when present.
 template <class Open>
 void check_storage_ranges(Open open) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     auto s = open();
     s->remove_range({});
     const std::vector<storage_key> keys = {
@@ -242,7 +242,7 @@ void check_storage_ranges(Open open) {
 ///   removes persist too.
 template <class Open>
 void check_storage_reopen(Open open) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     {
         auto s = open();
         s->remove_range({});
@@ -273,7 +273,7 @@ void check_storage_reopen(Open open) {
 ///   batches, the append log, CAS versions and change notification.
 template <class Open>
 void check_storage_capabilities(Open open) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     auto s = open();
     using S = std::remove_reference_t<decltype(*s)>;
     s->remove_range({});
@@ -388,7 +388,7 @@ void check_storage_laws(Open open) {
 ///   and at the end every thread's last value is present.
 template <class Open>
 void check_storage_threads(Open open, int threads = 4, int iterations = 150) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     auto s = open();
     s->remove_range({});
     std::atomic<bool> failed{false};
@@ -453,7 +453,7 @@ void check_storage_threads(Open open, int threads = 4, int iterations = 150) {
     s->remove_range({});
 }
 
-namespace detail::storage_suite {
+namespace testing_detail::storage_suite {
 
 // Runs `body()` in a child process; returns its pid. The child exits 0 on
 // success, 1 (after printing the reason to stderr) on failure.
@@ -508,7 +508,7 @@ inline std::set<std::string> atoms_in(const std::vector<key_value>& kvs) {
     return out;
 }
 
-} // namespace detail::storage_suite
+} // namespace testing_detail::storage_suite
 
 /// Effects: checks L8 across processes: `processes` forked children share the
 ///   store; each repeatedly saves a content-addressed delta, loads the range,
@@ -518,7 +518,7 @@ inline std::set<std::string> atoms_in(const std::vector<key_value>& kvs) {
 /// Requires: `open` was not called in this process yet (see the file comment).
 template <class Open>
 void check_storage_processes(Open open, int processes = 2, int rounds = 25) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     const storage_key base{"mp"};
     std::vector<pid_t> pids;
     for (int p = 0; p < processes; ++p) {
@@ -561,7 +561,7 @@ void check_storage_processes(Open open, int processes = 2, int rounds = 25) {
     s->flush();
 }
 
-namespace detail::storage_suite {
+namespace testing_detail::storage_suite {
 
 struct race_report {
     std::int32_t child;
@@ -600,7 +600,7 @@ inline bool read_all_fd(int fd, void* p, std::size_t n) {
     return true;
 }
 
-} // namespace detail::storage_suite
+} // namespace testing_detail::storage_suite
 
 /// Effects: checks the CAS law across processes: `processes` forked children
 ///   race for one root pointer for `rounds` rounds. In each round every
@@ -610,7 +610,7 @@ inline bool read_all_fd(int fd, void* p, std::size_t n) {
 /// Requires: cas_storage<S>; `open` not yet called in this process.
 template <class Open>
 void check_cas_race_processes(Open open, int processes = 8, int rounds = 8) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     const storage_key root{"race", "root"};
     int up[2];
     if (::pipe(up) != 0) {
@@ -731,7 +731,7 @@ void check_cas_race_processes(Open open, int processes = 8, int rounds = 8) {
 ///   handle (for adapters a single process owns, such as log_storage).
 template <class Open>
 void check_cas_race_threads(Open open, int threads = 8, int rounds = 20) {
-    using namespace detail::storage_suite;
+    using namespace testing_detail::storage_suite;
     auto s = open();
     s->remove_range({});
     const storage_key root{"race", "root"};

@@ -29,7 +29,7 @@
 CRDT_BEGIN_NAMESPACE
 namespace testing {
 
-namespace detail {
+namespace testing_detail {
 template <class Tr>
 typename Tr::summary_type fold_items(const std::vector<typename Tr::item_type>& items,
                                      std::size_t from, std::size_t to) {
@@ -45,7 +45,7 @@ typename Tr::summary_type combined(typename Tr::summary_type a,
     Tr::combine(a, b);
     return a;
 }
-} // namespace detail
+} // namespace testing_detail
 
 /// Effects: checks, over the sample `items`, that zero() is a two-sided
 /// identity of combine and that combine is associative: for `rounds` random
@@ -57,17 +57,18 @@ requires std::equality_comparable<typename Tr::summary_type>
 void check_summary_laws(const std::vector<typename Tr::item_type>& items, std::uint64_t seed,
                         std::size_t rounds = 64) {
     const auto z = Tr::zero();
-    if (!(detail::combined<Tr>(z, z) == z)) {
+    if (!(testing_detail::combined<Tr>(z, z) == z)) {
         throw law_violation("summary: zero + zero != zero");
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
         const auto s = Tr::summarize(items[i]);
-        if (!(detail::combined<Tr>(z, s) == s) || !(detail::combined<Tr>(s, z) == s)) {
+        if (!(testing_detail::combined<Tr>(z, s) == s) ||
+            !(testing_detail::combined<Tr>(s, z) == s)) {
             throw law_violation("summary: zero is not an identity for item " + std::to_string(i));
         }
     }
     const std::size_t n = items.size();
-    const auto whole = detail::fold_items<Tr>(items, 0, n);
+    const auto whole = testing_detail::fold_items<Tr>(items, 0, n);
     std::mt19937_64 rng(seed);
     for (std::size_t r = 0; r < rounds; ++r) {
         std::size_t i = static_cast<std::size_t>(rng() % (n + 1));
@@ -75,11 +76,11 @@ void check_summary_laws(const std::vector<typename Tr::item_type>& items, std::u
         if (i > j) {
             std::swap(i, j);
         }
-        const auto a = detail::fold_items<Tr>(items, 0, i);
-        const auto b = detail::fold_items<Tr>(items, i, j);
-        const auto c = detail::fold_items<Tr>(items, j, n);
-        const auto left = detail::combined<Tr>(detail::combined<Tr>(a, b), c);
-        const auto right = detail::combined<Tr>(a, detail::combined<Tr>(b, c));
+        const auto a = testing_detail::fold_items<Tr>(items, 0, i);
+        const auto b = testing_detail::fold_items<Tr>(items, i, j);
+        const auto c = testing_detail::fold_items<Tr>(items, j, n);
+        const auto left = testing_detail::combined<Tr>(testing_detail::combined<Tr>(a, b), c);
+        const auto right = testing_detail::combined<Tr>(a, testing_detail::combined<Tr>(b, c));
         if (!(left == right)) {
             throw law_violation("summary: combine is not associative at splits " +
                                 std::to_string(i) + ", " + std::to_string(j));
@@ -117,7 +118,7 @@ requires(btree::dimension<D, typename Tr::summary_type> ||
             }
         }
         D at_once = origin;
-        if (btree::try_add(at_once, detail::fold_items<Tr>(items, i, j)) &&
+        if (btree::try_add(at_once, testing_detail::fold_items<Tr>(items, i, j)) &&
             !(at_once == stepwise)) {
             throw law_violation("dimension: adding the fold of [" + std::to_string(i) + ", " +
                                 std::to_string(j) + ") differs from adding its items");
@@ -140,7 +141,7 @@ void check_classifier_monotone(const std::vector<typename Tr::item_type>& items,
         if (i > j) {
             std::swap(i, j);
         }
-        const btree::visit v = classify(detail::fold_items<Tr>(items, i, j));
+        const btree::visit v = classify(testing_detail::fold_items<Tr>(items, i, j));
         if (v == btree::visit::descend) {
             continue;
         }
