@@ -4,6 +4,8 @@
 // yourself.)
 #pragma once
 
+#include <crdt/btree/btree_map.hpp>
+#include <crdt/btree/tree.hpp>
 #include <crdt/codec/codec.hpp>
 #include <crdt/codec/crc32c.hpp>
 #include <crdt/codec/framing.hpp>
@@ -27,6 +29,7 @@
 #include <crdt/or_map.hpp>
 #include <crdt/or_set.hpp>
 #include <crdt/pn_counter.hpp>
+#include <crdt/sequence.hpp>
 #include <crdt/storage/cached_storage.hpp>
 #include <crdt/storage/concepts.hpp>
 #include <crdt/storage/durability.hpp>
@@ -34,4 +37,5 @@
 #include <crdt/storage/key.hpp>
 #include <crdt/storage/log_storage.hpp>
 #include <crdt/storage/memory_storage.hpp>
+#include <crdt/text.hpp>
 #include <crdt/value.hpp>

@@ -1,0 +1,1161 @@
+// crdt/sequence/core.hpp -- the engine of crdt::sequence and crdt::text: runs
+// of one insertion stored as items of a summarized B-tree, ordered by the
+// FugueMax (yjsmod) integrate rule.
+//
+// Every op (one inserted or one deleted element) gets a local version (LV),
+// its index in this replica's arrival order; ids (agent, seq) map to LVs and
+// back through run-length tables. A run is consecutive elements of one
+// insertion: LVs [lv, lv + len), the first with origin-left `origin_left`,
+// the others with the previous element as origin-left, all with the same
+// origin-right. Runs carry a dense 64-bit order key (Zed's Locator, fixed
+// width): the tree is sorted by key, and the insertion index (a btree_map
+// from a run's first LV to its key) turns an LV into a tree position with two
+// O(log n) seeks. When two neighbouring keys leave no room, every run is
+// relabelled (O(n), rare: keys are spread evenly then).
+//
+// Elements are stored once, in an arena indexed by LV (delete LVs hold a
+// value-initialized placeholder), so runs own no memory.
+//
+// Complexity (n runs): local insert/erase at a position O(log n) plus one
+// seek per run touched; remote ops O(log n) plus O(g log n) for g runs
+// between the op's origins (concurrent inserts only); content O(n + chars).
+// Thread safety: none (like a std::vector). Exception safety: basic for
+// edits (an exception from allocation may leave the engine needing reload);
+// queries are strong.
+#pragma once
+
+#include <crdt/btree/btree_map.hpp>
+#include <crdt/btree/cursor.hpp>
+#include <crdt/btree/summary.hpp>
+#include <crdt/btree/tree.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/error.hpp>
+
+#include <algorithm>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+CRDT_BEGIN_NAMESPACE
+namespace detail::seq {
+
+/// A local version: the index of an op in this replica's arrival order.
+using lv_t = std::uint32_t;
+/// "No element": the document start as an origin-left, its end as an
+/// origin-right.
+inline constexpr lv_t no_lv = std::numeric_limits<lv_t>::max();
+
+/// Text metrics of a span of elements; for non-text elements only `units`
+/// (the element count) is meaningful.
+struct metrics {
+    std::uint32_t utf8 = 0;
+    std::uint32_t utf16 = 0;
+    std::uint32_t lines = 0;
+};
+
+/// Measures elements: code points get UTF-8, UTF-16 and line counts.
+template <class T>
+struct element_metrics {
+    static metrics measure(const T*, std::size_t) noexcept { return {}; }
+};
+template <>
+struct element_metrics<char32_t> {
+    static metrics measure(const char32_t* p, std::size_t n) noexcept {
+        metrics m;
+        for (std::size_t i = 0; i < n; ++i) {
+            const char32_t c = p[i];
+            m.utf8 += c < 0x80 ? 1u : c < 0x800 ? 2u : c < 0x10000 ? 3u : 4u;
+            m.utf16 += c < 0x10000 ? 1u : 2u;
+            m.lines += c == U'\n' ? 1u : 0u;
+        }
+        return m;
+    }
+};
+
+/// One B-tree item: a run of consecutive elements of one insertion.
+struct run {
+    std::uint64_t key = 0;     ///< dense order key; strictly increasing along the tree
+    lv_t lv = 0;               ///< LV of the first element
+    lv_t len = 0;              ///< number of elements (> 0)
+    lv_t origin_left = 0;      ///< origin-left of the first element (no_lv: start)
+    lv_t origin_right = 0;     ///< origin-right of every element (no_lv: end)
+    metrics m;                 ///< text metrics of the elements
+    std::uint32_t deleted = 0; ///< 1 when deleted (by any delete op)
+    lv_t touch_hi = 0;         ///< >= the LV of every op that touched the run
+    lv_t witness_lo = no_lv;   ///< min over elements of their first delete (no_lv: one is live)
+    lv_t witness_hi = no_lv;   ///< max over elements of their first delete (no_lv: one is live)
+};
+
+/// Cold summary: the visibility bounds of research/zed-sumtree.md 5.8 over
+/// local versions. touch_lo is ins_lo (a delete always follows its target).
+struct run_cold {
+    lv_t ins_lo = no_lv;
+    lv_t ins_hi = 0;
+    lv_t touch_hi = 0;
+    lv_t witness_lo = no_lv;
+    lv_t witness_hi = 0; ///< no_lv (absorbing under max) when some element is live
+    friend bool operator==(const run_cold&, const run_cold&) = default;
+};
+
+/// Hot summary: visible lengths in every unit, total length, last key.
+struct run_summary {
+    std::uint64_t chars = 0; ///< visible elements (code points for text)
+    std::uint64_t utf8 = 0;
+    std::uint64_t utf16 = 0;
+    std::uint64_t lines = 0;
+    std::uint64_t full = 0; ///< elements, deleted ones included
+    std::uint64_t key = 0;  ///< key of the last run (0 when empty)
+    std::uint64_t runs = 0; ///< number of runs
+    friend bool operator==(const run_summary&, const run_summary&) = default;
+};
+
+struct run_traits {
+    using item_type = run;
+    using summary_type = run_summary;
+    static run_summary summarize(const run& r) noexcept {
+        run_summary s;
+        if (r.deleted == 0) {
+            s.chars = r.len;
+            s.utf8 = r.m.utf8;
+            s.utf16 = r.m.utf16;
+            s.lines = r.m.lines;
+        }
+        s.full = r.len;
+        s.key = r.key;
+        s.runs = 1;
+        return s;
+    }
+    static run_summary zero() noexcept { return {}; }
+    using cold_summary_type = run_cold;
+    static run_cold summarize_cold(const run& r) noexcept {
+        return {r.lv, r.lv + r.len - 1, r.touch_hi, r.witness_lo, r.witness_hi};
+    }
+    static run_cold zero_cold() noexcept { return {}; }
+    static void combine_cold(run_cold& acc, const run_cold& rhs) noexcept {
+        acc.ins_lo = std::min(acc.ins_lo, rhs.ins_lo);
+        acc.ins_hi = std::max(acc.ins_hi, rhs.ins_hi);
+        acc.touch_hi = std::max(acc.touch_hi, rhs.touch_hi);
+        acc.witness_lo = std::min(acc.witness_lo, rhs.witness_lo);
+        acc.witness_hi = std::max(acc.witness_hi, rhs.witness_hi);
+    }
+    static void combine(run_summary& acc, const run_summary& rhs) noexcept {
+        acc.chars += rhs.chars;
+        acc.utf8 += rhs.utf8;
+        acc.utf16 += rhs.utf16;
+        acc.lines += rhs.lines;
+        if (rhs.full != 0) {
+            acc.key = rhs.key;
+        }
+        acc.full += rhs.full;
+        acc.runs += rhs.runs;
+    }
+};
+
+using run_tree = crdt::btree::tree<run_traits>;
+using chars_dim = crdt::btree::sum_of<&run_summary::chars>;
+using utf8_dim = crdt::btree::sum_of<&run_summary::utf8>;
+using utf16_dim = crdt::btree::sum_of<&run_summary::utf16>;
+using lines_dim = crdt::btree::sum_of<&run_summary::lines>;
+using runs_dim = crdt::btree::sum_of<&run_summary::runs>;
+
+/// Dimension: the key of the last run so far.
+struct key_dim {
+    std::uint64_t key = 0;
+    void add(const run_summary& s) noexcept {
+        if (s.full != 0) {
+            key = s.key;
+        }
+    }
+};
+/// Seek target: the run with key `k` (bias::left), or the first run after it
+/// (bias::right).
+struct key_target {
+    std::uint64_t k = 0;
+    std::weak_ordering compare(const key_dim& pos) const noexcept { return k <=> pos.key; }
+};
+
+/// Dimension: visible elements and the last key (a local edit needs both).
+struct chars_key_dim {
+    std::uint64_t chars = 0;
+    std::uint64_t key = 0;
+    void add(const run_summary& s) noexcept {
+        chars += s.chars;
+        if (s.full != 0) {
+            key = s.key;
+        }
+    }
+};
+/// Seek target: the run with key `k`, positions counted in chars_key_dim.
+struct key_target_chars {
+    std::uint64_t k = 0;
+    std::weak_ordering compare(const chars_key_dim& pos) const noexcept { return k <=> pos.key; }
+};
+struct chars_target {
+    std::uint64_t n = 0;
+    std::weak_ordering compare(const chars_key_dim& pos) const noexcept { return n <=> pos.chars; }
+};
+
+/// A set of local versions as sorted, disjoint intervals [lo, hi): the
+/// compact local form of a version. Queries are binary searches.
+class lv_set {
+public:
+    /// Effects: adds [lo, hi). Call normalize() before querying.
+    void add(lv_t lo, lv_t hi) {
+        if (lo < hi) {
+            iv_.emplace_back(lo, hi);
+        }
+    }
+    /// Effects: sorts and merges the intervals.
+    void normalize() {
+        std::sort(iv_.begin(), iv_.end());
+        std::size_t out = 0;
+        for (std::size_t i = 0; i < iv_.size(); ++i) {
+            if (out > 0 && iv_[i].first <= iv_[out - 1].second) {
+                iv_[out - 1].second = std::max(iv_[out - 1].second, iv_[i].second);
+            } else {
+                iv_[out++] = iv_[i];
+            }
+        }
+        iv_.resize(out);
+    }
+    /// Returns: whether x is in the set.
+    bool contains(lv_t x) const noexcept {
+        const auto it = find(x);
+        return it != iv_.end() && it->first <= x;
+    }
+    /// Returns: whether some LV in [lo, hi] (inclusive) is in the set.
+    bool intersects(lv_t lo, lv_t hi) const noexcept {
+        const auto it = find(lo);
+        return it != iv_.end() && it->first <= hi;
+    }
+    /// Returns: whether every LV in [lo, hi] (inclusive) is in the set.
+    bool covers(lv_t lo, lv_t hi) const noexcept {
+        const auto it = find(lo);
+        return it != iv_.end() && it->first <= lo && hi < it->second;
+    }
+    const std::vector<std::pair<lv_t, lv_t>>& intervals() const noexcept { return iv_; }
+
+private:
+    /// The first interval whose end is after x.
+    std::vector<std::pair<lv_t, lv_t>>::const_iterator find(lv_t x) const noexcept {
+        return std::upper_bound(
+            iv_.begin(), iv_.end(), x,
+            [](lv_t v, const std::pair<lv_t, lv_t>& p) { return v < p.second; });
+    }
+    std::vector<std::pair<lv_t, lv_t>> iv_;
+};
+
+/// A text unit a position can count.
+enum class unit : std::uint8_t { chars, utf8, utf16, lines };
+
+/// Returns: the field of `s` counting unit `u`.
+inline std::uint64_t field(const run_summary& s, unit u) noexcept {
+    switch (u) {
+    case unit::chars: return s.chars;
+    case unit::utf8: return s.utf8;
+    case unit::utf16: return s.utf16;
+    case unit::lines: return s.lines;
+    }
+    return 0;
+}
+/// Returns: how many of unit `u` the code point `c` takes.
+inline std::uint64_t unit_len(char32_t c, unit u) noexcept {
+    switch (u) {
+    case unit::chars: return 1;
+    case unit::utf8: return c < 0x80 ? 1u : c < 0x800 ? 2u : c < 0x10000 ? 3u : 4u;
+    case unit::utf16: return c < 0x10000 ? 1u : 2u;
+    case unit::lines: return c == U'\n' ? 1u : 0u;
+    }
+    return 0;
+}
+/// Dimension: every visible length at once.
+struct all_dim {
+    run_summary s;
+    void add(const run_summary& x) noexcept { run_traits::combine(s, x); }
+};
+/// Seek target: position `x` counted in unit `u`.
+struct unit_target {
+    std::uint64_t x = 0;
+    unit u = unit::chars;
+    std::weak_ordering compare(const all_dim& p) const noexcept { return x <=> field(p.s, u); }
+};
+
+/// The engine. `Replica` names agents (totally ordered: ties between
+/// concurrent inserts go to the smaller name). Counters are a replica's seqs.
+template <class T, class Replica>
+class engine {
+public:
+    using cursor_t = run_tree::cursor_type<key_dim>;
+
+    struct op_id {
+        Replica agent{};
+        std::uint64_t seq = 0;
+        friend bool operator==(const op_id&, const op_id&) = default;
+    };
+
+    engine() = default;
+
+    // ---- ids -------------------------------------------------------------
+
+    /// Returns: the agent index of `a`, interning it.
+    std::uint32_t intern(const Replica& a) {
+        const auto it = agent_index_.find(a);
+        if (it != agent_index_.end()) {
+            return it->second;
+        }
+        const auto idx = static_cast<std::uint32_t>(agents_.size());
+        agents_.push_back({a, {}});
+        agent_index_.emplace(a, idx);
+        return idx;
+    }
+    /// Returns: the agent index of `a`, or nullopt.
+    std::optional<std::uint32_t> find_agent(const Replica& a) const {
+        const auto it = agent_index_.find(a);
+        return it == agent_index_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+    }
+    /// Returns: one more than the largest seq known of agent `a` (first if none).
+    std::uint64_t next_seq(std::uint32_t a, std::uint64_t first) const {
+        const auto& spans = agents_[a].spans;
+        return spans.empty() ? first : spans.back().seq + spans.back().len;
+    }
+    /// Returns: the LV of (agent a, seq), or no_lv if unknown.
+    lv_t lv_of(std::uint32_t a, std::uint64_t seq) const {
+        const auto& spans = agents_[a].spans;
+        auto it = std::upper_bound(spans.begin(), spans.end(), seq,
+                                   [](std::uint64_t s, const agent_span& x) { return s < x.seq; });
+        if (it == spans.begin()) {
+            return no_lv;
+        }
+        --it;
+        if (seq >= it->seq + it->len) {
+            return no_lv;
+        }
+        return static_cast<lv_t>(it->lv + (seq - it->seq));
+    }
+    /// Returns: the id of `lv` as (agent index, seq).
+    std::pair<std::uint32_t, std::uint64_t> id_of(lv_t lv) const {
+        auto it = std::upper_bound(lv_spans_.begin(), lv_spans_.end(), lv,
+                                   [](lv_t l, const lv_span& x) { return l < x.lv; });
+        CRDT_ASSERT(it != lv_spans_.begin());
+        --it;
+        return {it->agent, it->seq + (lv - it->lv)};
+    }
+    const Replica& agent_name(std::uint32_t a) const { return agents_[a].name; }
+    std::size_t agent_count() const noexcept { return agents_.size(); }
+    /// Returns: whether `lv` is an insert.
+    bool is_insert(lv_t lv) const { return inserts_[lv] != 0; }
+    /// Returns: the number of LVs (ops) known.
+    std::size_t op_count() const noexcept { return content_.size(); }
+
+    /// Effects: allocates `n` LVs for agent `a`, seqs [seq, seq + n).
+    /// Requires: seq == next_seq(a, ...). Returns: the first LV.
+    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
+        if (n == 0) {
+            throw crdt::error(errc::invalid_value, "sequence: empty op");
+        }
+        if (content_.size() + n >= no_lv) {
+            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
+        }
+        const auto lv = static_cast<lv_t>(content_.size());
+        auto& spans = agents_[a].spans;
+        if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
+            spans.back().lv + spans.back().len == lv) {
+            spans.back().len += n;
+        } else {
+            spans.push_back({seq, lv, n});
+        }
+        if (!lv_spans_.empty() && lv_spans_.back().agent == a &&
+            lv_spans_.back().seq + (lv - lv_spans_.back().lv) == seq) {
+            // contiguous continuation of the same agent
+        } else {
+            lv_spans_.push_back({lv, a, seq});
+        }
+        content_.resize(content_.size() + n);
+        inserts_.resize(inserts_.size() + n, insert ? 1 : 0);
+        return lv;
+    }
+
+    // ---- queries -----------------------------------------------------------
+
+    const run_tree& tree() const noexcept { return tree_; }
+    const run_summary& summary() const noexcept { return tree_.summary(); }
+    const T* data(lv_t lv) const noexcept { return content_.data() + lv; }
+
+    /// Returns: the visible elements in document order.
+    std::vector<T> content() const {
+        std::vector<T> out;
+        out.reserve(static_cast<std::size_t>(tree_.summary().chars));
+        tree_.for_each([&](const run& r) {
+            if (r.deleted == 0) {
+                out.insert(out.end(), content_.begin() + r.lv, content_.begin() + r.lv + r.len);
+            }
+        });
+        return out;
+    }
+
+    /// Returns: the heap bytes held (nodes of both trees, the element arena
+    ///   and the id tables, by capacity). Complexity: O(n / B).
+    std::size_t memory_bytes() const {
+        std::size_t bytes = tree_.statistics().bytes + index_.tree().statistics().bytes;
+        bytes += content_.capacity() * sizeof(T) + inserts_.capacity();
+        bytes += lv_spans_.capacity() * sizeof(lv_span) + agents_.capacity() * sizeof(agent_rec);
+        for (const agent_rec& a : agents_) {
+            bytes += a.spans.capacity() * sizeof(agent_span);
+        }
+        return bytes;
+    }
+
+    /// Returns: the LV of the visible element at `pos`, or no_lv past the end.
+    lv_t lv_at(std::uint64_t pos) const {
+        const auto [hit, start] = tree_.template lookup<chars_dim>(pos, crdt::btree::bias::right);
+        if (hit == nullptr) {
+            return no_lv;
+        }
+        return static_cast<lv_t>(hit->lv + (pos - start.value));
+    }
+
+    /// Returns: the visible position of element `lv` if it is visible, else
+    ///   the position where it would be (the count of visible elements before
+    ///   it); and whether it is visible. Complexity: O(B log n).
+    std::pair<std::uint64_t, bool> position_of(lv_t lv) const {
+        const auto key = order_of(lv).first;
+        const auto [hit, start] =
+            tree_.template lookup<chars_key_dim>(key_target_chars{key}, crdt::btree::bias::left);
+        if (hit == nullptr || hit->key != key) {
+            throw std::logic_error("sequence: no run with the key the index gives");
+        }
+        if (hit->deleted != 0) {
+            return {start.chars, false};
+        }
+        return {start.chars + (lv - hit->lv), true};
+    }
+
+    /// Returns: (key, lv) order position of element `lv` (for comparisons).
+    std::pair<std::uint64_t, lv_t> order_of(lv_t lv) const {
+        const auto it = index_.lower_bound(lv);
+        CRDT_ASSERT(it != index_.end());
+        return {it->second, lv};
+    }
+
+    /// Requires: T is char32_t.
+    /// Returns: the visible position `x` counted in unit `from` (not
+    ///   unit::lines), counted in unit `to`.
+    /// Throws: crdt::error(invalid_value) if x is past the end or inside a
+    ///   code point.
+    std::uint64_t convert(std::uint64_t x, unit from, unit to) const {
+        const auto [hit, start] =
+            tree_.template lookup<all_dim>(unit_target{x, from}, crdt::btree::bias::right);
+        if (hit == nullptr) {
+            if (x != field(tree_.summary(), from)) {
+                throw crdt::error(errc::invalid_value,
+                                  "text: position " + std::to_string(x) + " is past the end");
+            }
+            return field(tree_.summary(), to);
+        }
+        std::uint64_t f = field(start.s, from);
+        std::uint64_t t = field(start.s, to);
+        for (lv_t i = 0; i < hit->len; ++i) {
+            if (f >= x) {
+                break;
+            }
+            const char32_t c = content_[hit->lv + i];
+            f += unit_len(c, from);
+            t += unit_len(c, to);
+        }
+        if (f != x) {
+            throw crdt::error(errc::invalid_value,
+                              "text: position " + std::to_string(x) + " is inside a code point");
+        }
+        return t;
+    }
+
+    /// Requires: T is char32_t. Returns: the code point position where line
+    ///   `line` (0-based) starts. Throws: crdt::error(invalid_value) if there
+    ///   are not that many lines.
+    std::uint64_t line_start(std::uint64_t line) const {
+        if (line == 0) {
+            return 0;
+        }
+        const auto [hit, start] =
+            tree_.template lookup<all_dim>(unit_target{line, unit::lines}, crdt::btree::bias::left);
+        if (hit == nullptr || line > tree_.summary().lines) {
+            throw crdt::error(errc::invalid_value,
+                              "text: line " + std::to_string(line) + " does not exist");
+        }
+        std::uint64_t n = start.s.lines;
+        std::uint64_t pos = start.s.chars;
+        for (lv_t i = 0; i < hit->len; ++i) {
+            ++pos;
+            if (content_[hit->lv + i] == U'\n' && ++n == line) {
+                break;
+            }
+        }
+        return pos;
+    }
+
+    // ---- local edits ---------------------------------------------------------
+
+    /// Effects: inserts the elements [p, p + n) at visible position `pos` as
+    ///   the LVs [lv, lv + n) (already allocated).
+    /// Returns: (origin_left, origin_right) of the new run.
+    /// Requires: pos <= visible size.
+    std::pair<lv_t, lv_t> local_insert(std::uint64_t pos, lv_t lv, const T* p, std::size_t n) {
+        std::copy(p, p + n, content_.begin() + lv);
+        for (;;) {
+            if (pos == 0) {
+                auto c = tree_.template cursor<key_dim>();
+                const lv_t right = c.at_end() ? no_lv : c.item().lv;
+                const auto key = between(0, c.at_end() ? key_max : c.item().key);
+                if (!key) {
+                    relabel();
+                    continue;
+                }
+                insert_new(std::move(c), make_run(*key, lv, n, no_lv, right));
+                return {no_lv, right};
+            }
+            auto c = tree_.template find<chars_key_dim>(chars_target{pos}, crdt::btree::bias::left);
+            CRDT_ASSERT(!c.at_end());
+            const run r = c.item();
+            const auto off = static_cast<lv_t>(pos - c.start().chars);
+            const lv_t left = r.lv + off - 1;
+            if (off < r.len) {
+                // Split r after `left`; the new run goes between the halves.
+                if (!split(r.key, off)) {
+                    relabel();
+                    continue;
+                }
+                if (!insert_after(r.key, make_run(0, lv, n, left, r.lv + off))) {
+                    relabel();
+                    continue;
+                }
+                return {left, r.lv + off};
+            }
+            auto nx = c;
+            nx.next();
+            const lv_t right = nx.at_end() ? no_lv : nx.item().lv;
+            if (r.deleted == 0 && r.lv + r.len == lv && r.origin_right == right &&
+                continues(r.lv + r.len - 1, lv)) {
+                run grown = r;
+                grown.len += static_cast<lv_t>(n);
+                grown.m = measure(grown.lv, grown.len);
+                grown.touch_hi = grown.lv + grown.len - 1;
+                nx = decltype(nx){}; // drop its share so the path is edited in place
+                tree_.replace(std::move(c), grown);
+                return {left, right};
+            }
+            c = decltype(c){};
+            const auto key = between(r.key, nx.at_end() ? key_max : nx.item().key);
+            if (!key) {
+                relabel();
+                continue;
+            }
+            insert_new(std::move(nx), make_run(*key, lv, n, left, right));
+            return {left, right};
+        }
+    }
+
+    /// Effects: deletes up to `n` visible elements at `pos`, the first run
+    ///   touched only. Returns: the LV of the first deleted element and how
+    ///   many were deleted (consecutive LVs).
+    std::pair<lv_t, std::size_t> local_erase_some(std::uint64_t pos, std::size_t n) {
+        for (;;) {
+            const auto [hit, start] =
+                tree_.template lookup<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
+            CRDT_ASSERT(hit != nullptr);
+            const run r = *hit;
+            const auto off = static_cast<lv_t>(pos - start.chars);
+            const lv_t k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
+            if (!mark_deleted(r.key, off, k)) {
+                relabel();
+                continue;
+            }
+            return {r.lv + off, k};
+        }
+    }
+
+    // ---- remote ops ----------------------------------------------------------
+
+    /// Effects: integrates the run [lv, lv + n) (elements p) with the given
+    ///   origins by the yjsmod / FugueMax rule. `before(a, b)` orders
+    ///   concurrent siblings by id.
+    /// Requires: the origins are inserts this engine holds.
+    void remote_insert(lv_t lv, const T* p, std::size_t n, lv_t left, lv_t right) {
+        std::copy(p, p + n, content_.begin() + lv);
+        for (;;) {
+            // Make the origins run boundaries so the gap is whole runs.
+            if (left != no_lv && !boundary_after(left)) {
+                relabel();
+                continue;
+            }
+            if (right != no_lv && !boundary_before(right)) {
+                relabel();
+                continue;
+            }
+            const std::pair<std::uint64_t, lv_t> right_pos =
+                right == no_lv ? std::pair<std::uint64_t, lv_t>{key_max, 0} : order_of(right);
+            const std::pair<std::uint64_t, lv_t> left_pos =
+                left == no_lv ? std::pair<std::uint64_t, lv_t>{0, 0} : order_of(left);
+            std::uint64_t dest_key = left_pos.first; // insert after the run with this key
+            auto c = left == no_lv ? tree_.template cursor<key_dim>()
+                                   : tree_.template find<key_dim>(key_target{left_pos.first},
+                                                                  crdt::btree::bias::right);
+            bool scanning = false;
+            for (; !c.at_end(); c.next()) {
+                const run& o = c.item();
+                if (o.lv == right) {
+                    break;
+                }
+                if (o.origin_left != left) {
+                    if (o.origin_left == no_lv || less_pos(order_of(o.origin_left), left_pos)) {
+                        break;
+                    }
+                } else {
+                    const bool same_right = o.origin_right == right;
+                    if (same_right && goes_before(lv, o.lv)) {
+                        break;
+                    }
+                    scanning = !same_right && (o.origin_right != no_lv &&
+                                               less_pos(order_of(o.origin_right), right_pos));
+                }
+                if (!scanning) {
+                    dest_key = o.key;
+                }
+            }
+            if (!insert_after(dest_key, make_run(0, lv, n, left, right),
+                              left == no_lv && dest_key == 0)) {
+                relabel();
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Effects: marks the elements [target, target + n) deleted (they must be
+    ///   consecutive LVs of inserts).
+    void remote_erase(lv_t target, std::size_t n) {
+        while (n > 0) {
+            const auto [key, lv] = order_of(target);
+            (void)lv;
+            const run r = run_at_key(key);
+            const auto off = target - r.lv;
+            const lv_t k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
+            if (r.deleted != 0) {
+                target += k;
+                n -= k;
+                continue;
+            }
+            if (!mark_deleted(r.key, off, k)) {
+                relabel();
+                continue;
+            }
+            target += k;
+            n -= k;
+        }
+    }
+
+    /// The tie-break: a goes before b when its id is smaller (agent name, seq).
+    bool goes_before(lv_t a, lv_t b) const {
+        const auto ia = id_of(a);
+        const auto ib = id_of(b);
+        if (ia.first != ib.first) {
+            return agents_[ia.first].name < agents_[ib.first].name;
+        }
+        return ia.second < ib.second;
+    }
+
+    // ---- checks ----------------------------------------------------------------
+
+    /// Effects: checks every invariant. Throws: std::logic_error.
+    void verify() const {
+        tree_.verify();
+        index_.verify();
+        std::uint64_t prev = 0;
+        std::size_t runs = 0;
+        std::vector<char> seen(content_.size(), 0);
+        tree_.for_each([&](const run& r) {
+            ++runs;
+            if (r.key <= prev) {
+                throw std::logic_error("sequence: keys not increasing");
+            }
+            prev = r.key;
+            if (r.len == 0 || r.lv + r.len > content_.size()) {
+                throw std::logic_error("sequence: bad run");
+            }
+            const auto* k = index_.get(r.lv);
+            if (k == nullptr || *k != r.key) {
+                throw std::logic_error("sequence: index does not map a run to its key");
+            }
+            for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
+                if (seen[i] != 0 || inserts_[i] == 0) {
+                    throw std::logic_error("sequence: LV in two runs, or a delete LV in a run");
+                }
+                seen[i] = 1;
+            }
+            const metrics m = measure(r.lv, r.len);
+            if (m.utf8 != r.m.utf8 || m.utf16 != r.m.utf16 || m.lines != r.m.lines) {
+                throw std::logic_error("sequence: stale run metrics");
+            }
+        });
+        if (runs != index_.size()) {
+            throw std::logic_error("sequence: index size differs from the run count");
+        }
+        for (std::size_t i = 0; i < content_.size(); ++i) {
+            if (inserts_[i] != 0 && seen[i] == 0) {
+                throw std::logic_error("sequence: an inserted LV is in no run");
+            }
+        }
+    }
+
+private:
+    static constexpr std::uint64_t key_max = std::numeric_limits<std::uint64_t>::max();
+
+    struct agent_span {
+        std::uint64_t seq;
+        lv_t lv;
+        std::size_t len;
+    };
+    struct lv_span {
+        lv_t lv;
+        std::uint32_t agent;
+        std::uint64_t seq;
+    };
+    struct agent_rec {
+        Replica name;
+        std::vector<agent_span> spans;
+    };
+
+    static bool less_pos(const std::pair<std::uint64_t, lv_t>& a,
+                         const std::pair<std::uint64_t, lv_t>& b) noexcept {
+        return a < b;
+    }
+
+    /// Whether LV b is the next seq of the same agent as LV a.
+    bool continues(lv_t a, lv_t b) const {
+        const auto ia = id_of(a);
+        const auto ib = id_of(b);
+        return ia.first == ib.first && ia.second + 1 == ib.second;
+    }
+
+    metrics measure(lv_t lv, lv_t len) const {
+        return element_metrics<T>::measure(content_.data() + lv, len);
+    }
+
+    run make_run(std::uint64_t key, lv_t lv, std::size_t n, lv_t left, lv_t right) const {
+        run r;
+        r.key = key;
+        r.lv = lv;
+        r.len = static_cast<lv_t>(n);
+        r.origin_left = left;
+        r.origin_right = right;
+        r.m = measure(lv, r.len);
+        r.touch_hi = lv + r.len - 1;
+        return r;
+    }
+
+    /// Effects: recomputes the witness bounds of `r` from the first deletes
+    ///   of its elements. Complexity: O(len).
+    void set_witness(run& r) const {
+        r.witness_lo = no_lv;
+        r.witness_hi = 0;
+        for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
+            const lv_t d = i < first_delete_.size() ? first_delete_[i] : no_lv;
+            r.witness_lo = std::min(r.witness_lo, d);
+            r.witness_hi = std::max(r.witness_hi, d);
+        }
+    }
+
+    /// Returns: the run with key `key` (which must exist).
+    run run_at_key(std::uint64_t key) const {
+        const run* hit =
+            tree_.template lookup<key_dim>(key_target{key}, crdt::btree::bias::left).first;
+        if (hit == nullptr || hit->key != key) {
+            throw std::logic_error("sequence: no run with the key the index gives");
+        }
+        return *hit;
+    }
+
+    /// Returns: a key strictly between lo and hi, or nullopt if none.
+    std::optional<std::uint64_t> between(std::uint64_t lo, std::uint64_t hi) noexcept {
+        if (hi - lo < 2) {
+            exhausted_at_ = lo;
+            return std::nullopt;
+        }
+        const std::uint64_t step = std::min<std::uint64_t>((hi - lo) / 2, std::uint64_t{1} << 32);
+        return lo + step;
+    }
+
+    template <class C>
+    void insert_new(C&& at, const run& r) {
+        tree_.insert(std::forward<C>(at), r);
+        index_.insert(r.lv, r.key);
+    }
+
+    /// Effects: inserts r (its key chosen here) after the run with key `after`
+    ///   (at the start when `at_start`). Returns: false when no key is free.
+    bool insert_after(std::uint64_t after, run r, bool at_start = false) {
+        auto c = at_start
+                     ? tree_.template cursor<key_dim>()
+                     : tree_.template find<key_dim>(key_target{after}, crdt::btree::bias::right);
+        const auto key = between(at_start ? 0 : after, c.at_end() ? key_max : c.item().key);
+        if (!key) {
+            return false;
+        }
+        r.key = *key;
+        insert_new(std::move(c), r);
+        return true;
+    }
+
+    /// Effects: splits the run with key `key` before its element `off`
+    ///   (0 < off < len). Returns: false when no key is free (nothing changed).
+    bool split(std::uint64_t key, lv_t off) {
+        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        const run r = c.item();
+        CRDT_ASSERT(r.key == key && off > 0 && off < r.len);
+        auto nx = c;
+        nx.next();
+        c = cursor_t{};
+        const auto rkey = between(key, nx.at_end() ? key_max : nx.item().key);
+        if (!rkey) {
+            return false;
+        }
+        run right = r;
+        right.key = *rkey;
+        right.lv = r.lv + off;
+        right.len = r.len - off;
+        right.origin_left = r.lv + off - 1;
+        right.m = measure(right.lv, right.len);
+        set_witness(right);
+        run left = r;
+        left.len = off;
+        left.m = measure(left.lv, left.len);
+        set_witness(left);
+        insert_new(std::move(nx), right);
+        auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        tree_.replace(std::move(c2), left);
+        return true;
+    }
+
+    /// Effects: makes `lv` the last element of its run. Returns: false when
+    ///   no key is free.
+    bool boundary_after(lv_t lv) {
+        const auto [key, l] = order_of(lv);
+        (void)l;
+        const run r = run_at_key(key);
+        const lv_t off = lv - r.lv + 1;
+        return off == r.len || split(r.key, off);
+    }
+    /// Effects: makes `lv` the first element of its run.
+    bool boundary_before(lv_t lv) {
+        const auto [key, l] = order_of(lv);
+        (void)l;
+        const run r = run_at_key(key);
+        const lv_t off = lv - r.lv;
+        return off == 0 || split(r.key, off);
+    }
+
+    /// Effects: marks elements [off, off + k) of the run with key `key`
+    ///   deleted, splitting it as needed. Returns: false when no key is free
+    ///   (the run may then be split already; calling again is safe).
+    bool mark_deleted(std::uint64_t key, lv_t off, lv_t k) {
+        const run r = run_at_key(key);
+        if (off + k < r.len && !split(key, off + k)) {
+            return false;
+        }
+        if (off > 0) {
+            if (!split(key, off)) {
+                return false;
+            }
+            const auto [k2, l] = order_of(r.lv + off);
+            (void)l;
+            key = k2;
+        }
+        auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        run d = c2.item();
+        d.deleted = 1;
+        tree_.replace(std::move(c2), d);
+        return true;
+    }
+
+public:
+    /// Effects: records that the deletes [del, del + k) target the elements
+    ///   [target, target + k) (one each, in order), and refreshes the
+    ///   visibility bounds of the runs holding them.
+    /// Requires: the deletes are allocated and the targets marked deleted.
+    void record_deletes(lv_t del, lv_t target, std::size_t k) {
+        if (first_delete_.size() < content_.size()) {
+            first_delete_.resize(content_.size(), no_lv);
+        }
+        for (std::size_t i = 0; i < k; ++i) {
+            const lv_t t = target + static_cast<lv_t>(i);
+            const lv_t d = del + static_cast<lv_t>(i);
+            if (first_delete_[t] == no_lv) {
+                first_delete_[t] = d;
+            } else {
+                extra_deletes_.emplace(t, d);
+            }
+        }
+        const lv_t last_del = del + static_cast<lv_t>(k) - 1;
+        for (lv_t t = target; t < target + k;) {
+            const auto key = order_of(t).first;
+            auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+            run r = c.item();
+            r.touch_hi = std::max(r.touch_hi, last_del);
+            set_witness(r);
+            t = r.lv + r.len;
+            tree_.replace(std::move(c), r);
+        }
+    }
+
+    /// Returns: whether element `x` (an insert) is visible at `v`.
+    template <class Version>
+    bool visible_at(lv_t x, const Version& v) const {
+        if (!v.contains(x)) {
+            return false;
+        }
+        const lv_t d = x < first_delete_.size() ? first_delete_[x] : no_lv;
+        if (d == no_lv) {
+            return true;
+        }
+        if (v.contains(d)) {
+            return false;
+        }
+        const auto range = extra_deletes_.equal_range(x);
+        for (auto it = range.first; it != range.second; ++it) {
+            if (v.contains(it->second)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// Returns: the LV intervals of agent `a`'s ops with seq < end.
+    template <class Out>
+    void lv_ranges(std::uint32_t a, std::uint64_t end, Out out) const {
+        for (const agent_span& sp : agents_[a].spans) {
+            if (sp.seq >= end) {
+                break;
+            }
+            const std::uint64_t n = std::min<std::uint64_t>(sp.len, end - sp.seq);
+            out(sp.lv, static_cast<lv_t>(sp.lv + n));
+        }
+    }
+
+    /// The visibility classifier of research/zed-sumtree.md 5.8 for version v.
+    template <class Version>
+    static crdt::btree::visit classify(const run_summary& hot, const run_cold& cold,
+                                       const Version& v) {
+        if (cold.ins_lo > cold.ins_hi || !v.intersects(cold.ins_lo, cold.ins_hi)) {
+            return crdt::btree::visit::skip; // nothing inserted at v
+        }
+        if (v.covers(cold.ins_lo, cold.touch_hi)) { // unchanged since v
+            return hot.chars == 0 ? crdt::btree::visit::skip : crdt::btree::visit::take_whole;
+        }
+        if (cold.witness_hi != no_lv && v.covers(cold.witness_lo, cold.witness_hi)) {
+            return crdt::btree::visit::skip; // every element deleted at v
+        }
+        return crdt::btree::visit::descend;
+    }
+
+    /// Effects: calls out(const T* data, std::size_t n) for the elements
+    ///   visible at v, in order, in maximal spans found by the three-way walk;
+    ///   out may return false to stop.
+    template <class Version, class Out>
+    void visit_at(const Version& v, Out out) const {
+        bool go = true;
+        const auto emit = [&](const T* p, std::size_t n) {
+            if constexpr (std::is_same_v<decltype(out(p, n)), bool>) {
+                go = out(p, n);
+            } else {
+                out(p, n);
+            }
+            return go;
+        };
+        tree_.template walk<chars_dim>(
+            [&](const run_summary& hot, const run_cold& cold) { return classify(hot, cold, v); },
+            [&](const chars_dim& start, const run_summary& whole) {
+                // The subtree's current visible elements are its elements at v.
+                std::uint64_t left = whole.chars;
+                auto c = tree_.template find<chars_dim>(start.value, crdt::btree::bias::right);
+                std::uint64_t off = start.value - c.start().value;
+                for (; left > 0 && !c.at_end(); c.next(), off = 0) {
+                    const run& r = c.item();
+                    if (r.deleted != 0) {
+                        continue;
+                    }
+                    const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
+                    if (!emit(content_.data() + r.lv + off, static_cast<std::size_t>(n))) {
+                        return false;
+                    }
+                    left -= n;
+                }
+                return true;
+            },
+            [&](const chars_dim&, const run& r) {
+                lv_t i = r.lv;
+                const lv_t end = r.lv + r.len;
+                while (i < end) {
+                    if (!visible_at(i, v)) {
+                        ++i;
+                        continue;
+                    }
+                    lv_t j = i + 1;
+                    while (j < end && visible_at(j, v)) {
+                        ++j;
+                    }
+                    if (!emit(content_.data() + i, j - i)) {
+                        return false;
+                    }
+                    i = j;
+                }
+                return true;
+            },
+            chars_dim{});
+    }
+
+    /// The edits between two versions, as spans of (kind, elements).
+    enum class edit_kind : std::uint8_t { retain, insert, erase };
+
+    /// Effects: calls out(edit_kind, const T* data, std::size_t n) for the
+    ///   spans that turn the document at v1 into the document at v2, in
+    ///   order (retain: in both; insert: only at v2; erase: only at v1).
+    template <class Version, class Out>
+    void diff(const Version& v1, const Version& v2, Out out) const {
+        tree_.template walk<chars_dim>(
+            [&](const run_summary& hot, const run_cold& cold) {
+                const auto a = classify(hot, cold, v1);
+                const auto b = classify(hot, cold, v2);
+                if (a == crdt::btree::visit::skip && b == crdt::btree::visit::skip) {
+                    return crdt::btree::visit::skip;
+                }
+                if (a == crdt::btree::visit::take_whole && b == crdt::btree::visit::take_whole) {
+                    return crdt::btree::visit::take_whole;
+                }
+                return crdt::btree::visit::descend;
+            },
+            [&](const chars_dim& start, const run_summary& whole) {
+                std::uint64_t left = whole.chars;
+                auto c = tree_.template find<chars_dim>(start.value, crdt::btree::bias::right);
+                std::uint64_t off = start.value - c.start().value;
+                for (; left > 0 && !c.at_end(); c.next(), off = 0) {
+                    const run& r = c.item();
+                    if (r.deleted != 0) {
+                        continue;
+                    }
+                    const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
+                    out(edit_kind::retain, content_.data() + r.lv + off,
+                        static_cast<std::size_t>(n));
+                    left -= n;
+                }
+            },
+            [&](const chars_dim&, const run& r) {
+                lv_t i = r.lv;
+                const lv_t end = r.lv + r.len;
+                const auto kind_of = [&](lv_t x) -> int {
+                    const bool a = visible_at(x, v1);
+                    const bool b = visible_at(x, v2);
+                    return a && b ? 0 : b ? 1 : a ? 2 : 3;
+                };
+                while (i < end) {
+                    const int k = kind_of(i);
+                    lv_t j = i + 1;
+                    while (j < end && kind_of(j) == k) {
+                        ++j;
+                    }
+                    if (k != 3) {
+                        out(static_cast<edit_kind>(k), content_.data() + i,
+                            static_cast<std::size_t>(j - i));
+                    }
+                    i = j;
+                }
+            },
+            chars_dim{});
+    }
+
+private:
+    /// Effects: respaces the keys of the smallest window of runs around the
+    ///   run with key exhausted_at_ (doubling from 16 runs) whose key range
+    ///   leaves at least min_spacing between neighbours, as in list-labelling
+    ///   order maintenance. Complexity: O(w log n) for a window of w runs.
+    void relabel() {
+        constexpr std::uint64_t min_spacing = std::uint64_t{1} << 24;
+        const std::uint64_t total = tree_.summary().runs;
+        std::uint64_t i = 0; // index of the run with key exhausted_at_
+        if (exhausted_at_ != 0) {
+            i = tree_
+                    .template lookup<crdt::btree::dims<key_dim, runs_dim>>(
+                        key_target{exhausted_at_}, crdt::btree::bias::left)
+                    .second.template get<1>()
+                    .value;
+        }
+        const auto key_of = [&](std::uint64_t j) {
+            const run* hit = tree_.template lookup<runs_dim>(j, crdt::btree::bias::right).first;
+            if (hit == nullptr) {
+                throw std::logic_error("sequence: run index out of range");
+            }
+            return hit->key;
+        };
+        std::uint64_t i0 = 0;
+        std::uint64_t i1 = total;
+        std::uint64_t lo = 0;
+        std::uint64_t hi = key_max;
+        for (std::uint64_t w = 16;; w *= 2) {
+            i0 = i >= w / 2 ? i - w / 2 : 0;
+            i1 = std::min(total, i0 + w);
+            lo = i0 == 0 ? 0 : key_of(i0 - 1);
+            hi = i1 == total ? key_max : key_of(i1);
+            if ((hi - lo) / (i1 - i0 + 1) >= min_spacing || (i0 == 0 && i1 == total)) {
+                break;
+            }
+        }
+        const std::uint64_t spacing = (hi - lo) / (i1 - i0 + 1);
+        if (spacing < 2) {
+            throw crdt::error(errc::counter_overflow, "sequence: too many runs for 64-bit keys");
+        }
+        run_tree prefix;
+        run_tree middle;
+        run_tree suffix;
+        {
+            auto c = tree_.template cursor<runs_dim>();
+            prefix = c.slice(i0, crdt::btree::bias::right);
+            middle = c.slice(i1, crdt::btree::bias::right);
+            suffix = c.suffix();
+        }
+        std::vector<run> runs;
+        runs.reserve(static_cast<std::size_t>(i1 - i0));
+        middle.for_each([&](const run& r) { runs.push_back(r); });
+        for (std::size_t k = 0; k < runs.size(); ++k) {
+            runs[k].key = lo + spacing * (k + 1);
+            index_.insert_or_assign(runs[k].lv, runs[k].key);
+        }
+        tree_ = run_tree();
+        middle = run_tree();
+        prefix.append(run_tree::build(runs.begin(), runs.end()));
+        prefix.append(std::move(suffix));
+        tree_ = std::move(prefix);
+    }
+
+    using index_type = btree_map<lv_t, std::uint64_t, std::greater<lv_t>>;
+
+    std::vector<T> content_;            ///< LV -> element (placeholders for deletes)
+    std::vector<std::uint8_t> inserts_; ///< LV -> 1 for an insert, 0 for a delete
+    std::vector<agent_rec> agents_;     ///< agent index -> name and seq spans
+    std::map<Replica, std::uint32_t> agent_index_;
+    std::vector<lv_span> lv_spans_;           ///< LV -> id, run-length
+    run_tree tree_;                           ///< runs in document order
+    index_type index_;                        ///< first LV of a run -> its key (floor lookups)
+    std::uint64_t exhausted_at_ = 0;          ///< the key after which between() found no room
+    std::vector<lv_t> first_delete_;          ///< insert LV -> its first delete (no_lv: none)
+    std::multimap<lv_t, lv_t> extra_deletes_; ///< insert LV -> further (concurrent) deletes
+};
+
+} // namespace detail::seq
+CRDT_END_NAMESPACE

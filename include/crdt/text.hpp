@@ -1,0 +1,172 @@
+// crdt/text.hpp -- crdt::text: a replicated plain-text CRDT, a
+// crdt::sequence<char32_t> that speaks UTF-8 and converts positions between
+// code points, UTF-8 bytes, UTF-16 code units and line/column.
+//
+// Every visible length in every unit is a hot summary field of the run tree,
+// so each conversion is one O(log n) seek plus a scan of one run.
+//
+// Complexity (n runs): as crdt::sequence; conversions O(log n + run length).
+// Thread safety: none (like a std::string). Exception safety: invalid input
+// (bad UTF-8, positions past the end or inside a code point) throws
+// crdt::error before anything changes (strong).
+#pragma once
+
+#include <crdt/codec/utf8.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/error.hpp>
+#include <crdt/sequence.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+CRDT_BEGIN_NAMESPACE
+
+template <class Policy = sequence_defaults>
+class basic_text {
+    using seq_t = crdt::sequence<char32_t, Policy>;
+    using unit = detail::seq::unit;
+
+public:
+    using replica_type = typename Policy::replica_type;
+    using op = typename seq_t::op;
+    using insert_op = typename seq_t::insert_op;
+    using erase_op = typename seq_t::erase_op;
+    using dot_type = typename seq_t::dot_type;
+
+    /// A position as (line, column), both 0-based, the column in code points.
+    struct line_column {
+        std::size_t line = 0;
+        std::size_t column = 0;
+        friend bool operator==(const line_column&, const line_column&) = default;
+    };
+
+    /// Effects: an empty text edited locally as `self`.
+    explicit basic_text(replica_type self) : seq_(std::move(self)) {}
+
+    // ---- queries -----------------------------------------------------------
+
+    /// Returns: the text as UTF-8. Complexity: O(n + bytes).
+    std::string str() const {
+        std::string out;
+        out.reserve(size_utf8());
+        for (const char32_t c : seq_.content()) {
+            append_utf8(out, c);
+        }
+        return out;
+    }
+    /// Returns: the length in code points / UTF-8 bytes / UTF-16 units, and
+    ///   the number of lines (newlines + 1). Complexity: O(1).
+    std::size_t size() const noexcept { return seq_.size(); }
+    std::size_t size_utf8() const noexcept { return sz(seq_.engine().summary().utf8); }
+    std::size_t size_utf16() const noexcept { return sz(seq_.engine().summary().utf16); }
+    std::size_t line_count() const noexcept { return sz(seq_.engine().summary().lines) + 1; }
+
+    /// Returns: code point position `cp` as a UTF-8 byte offset / UTF-16
+    ///   offset; and back. Throws: crdt::error(invalid_value) past the end or
+    ///   (from bytes/units) inside a code point. Complexity: O(log n + run).
+    std::size_t utf8_from_chars(std::size_t cp) const { return conv(cp, unit::chars, unit::utf8); }
+    std::size_t chars_from_utf8(std::size_t b) const { return conv(b, unit::utf8, unit::chars); }
+    std::size_t utf16_from_chars(std::size_t cp) const {
+        return conv(cp, unit::chars, unit::utf16);
+    }
+    std::size_t chars_from_utf16(std::size_t u) const { return conv(u, unit::utf16, unit::chars); }
+    /// Returns: the line and column of code point position `cp`.
+    line_column line_column_from_chars(std::size_t cp) const {
+        const std::size_t line = conv(cp, unit::chars, unit::lines);
+        return {line, cp - sz(seq_.engine().line_start(line))};
+    }
+    /// Returns: the code point position of (line, column).
+    /// Throws: crdt::error(invalid_value) if the line does not exist or the
+    ///   column is past the end of the line.
+    std::size_t chars_from_line_column(line_column lc) const {
+        const std::size_t start = sz(seq_.engine().line_start(lc.line));
+        const std::size_t end =
+            lc.line + 1 < line_count() ? sz(seq_.engine().line_start(lc.line + 1)) - 1 : size();
+        if (lc.column > end - start) {
+            throw crdt::error(errc::invalid_value, "text: column " + std::to_string(lc.column) +
+                                                       " is past the end of line " +
+                                                       std::to_string(lc.line));
+        }
+        return start + lc.column;
+    }
+
+    /// Returns: the underlying sequence of code points.
+    const seq_t& as_sequence() const noexcept { return seq_; }
+    std::size_t buffered() const noexcept { return seq_.buffered(); }
+    void verify() const { seq_.verify(); }
+
+    // ---- edits ---------------------------------------------------------------
+
+    /// Effects: inserts the UTF-8 `text` at code point position `pos`.
+    /// Returns: the op (nullopt for empty text).
+    /// Throws: crdt::error(invalid_utf8) with the byte offset if `text` is not
+    ///   UTF-8; crdt::error(invalid_value) if pos > size().
+    std::optional<op> insert(std::size_t pos, std::string_view text) {
+        const std::u32string cps = decode(text);
+        return seq_.insert(pos, std::span<const char32_t>(cps.data(), cps.size()));
+    }
+    /// Effects: deletes `count` code points at `pos`. Returns: the ops made.
+    /// Throws: crdt::error(invalid_value) past the end.
+    std::vector<op> erase(std::size_t pos, std::size_t count) { return seq_.erase(pos, count); }
+    /// Effects, Returns, Throws: as sequence::apply.
+    bool apply(const op& o) { return seq_.apply(o); }
+
+    /// Returns: `text` decoded to code points.
+    /// Throws: crdt::error(invalid_utf8) with the offset of the bad byte.
+    static std::u32string decode(std::string_view text) {
+        if (const auto bad = utf8::find_invalid(text)) {
+            throw crdt::error(errc::invalid_utf8, "text: insert", *bad);
+        }
+        std::u32string out;
+        out.reserve(text.size());
+        for (std::size_t i = 0; i < text.size();) {
+            const auto b = static_cast<unsigned char>(text[i]);
+            const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+            char32_t c = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
+            for (std::size_t k = 1; k < n; ++k) {
+                c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+            }
+            out.push_back(c);
+            i += n;
+        }
+        return out;
+    }
+
+private:
+    static std::size_t sz(std::uint64_t v) noexcept { return static_cast<std::size_t>(v); }
+    std::size_t conv(std::size_t x, unit from, unit to) const {
+        return sz(seq_.engine().convert(x, from, to));
+    }
+    static void append_utf8(std::string& out, char32_t c) {
+        const auto put = [&](std::uint32_t v) { out.push_back(static_cast<char>(v)); };
+        const auto u = static_cast<std::uint32_t>(c);
+        if (u < 0x80) {
+            put(u);
+        } else if (u < 0x800) {
+            put(0xC0u | (u >> 6));
+            put(0x80u | (u & 0x3Fu));
+        } else if (u < 0x10000) {
+            put(0xE0u | (u >> 12));
+            put(0x80u | ((u >> 6) & 0x3Fu));
+            put(0x80u | (u & 0x3Fu));
+        } else {
+            put(0xF0u | (u >> 18));
+            put(0x80u | ((u >> 12) & 0x3Fu));
+            put(0x80u | ((u >> 6) & 0x3Fu));
+            put(0x80u | (u & 0x3Fu));
+        }
+    }
+
+    seq_t seq_;
+};
+
+/// Plain text with the default policy.
+using text = basic_text<>;
+
+CRDT_END_NAMESPACE
