@@ -54,7 +54,6 @@ struct memory_state {
     image durable;
     std::uint64_t next_version = 1;
     std::shared_ptr<watch_list> watchers = std::make_shared<watch_list>();
-
 };
 
 } // namespace detail::storage
