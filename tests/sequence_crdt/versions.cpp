@@ -3,6 +3,7 @@
 // form visit_at, and diff(v1, v2), against the reference model's brute-force
 // visibility at past and concurrent versions.
 #include <crdt/sequence.hpp>
+#include <crdt/sequence/core.hpp>
 
 #include "../support/fugue_model.hpp"
 #include "../support/seed.hpp"
