@@ -23,6 +23,7 @@ constexpr crdt::errc all_errc[] = {
     crdt::errc::checksum_mismatch, crdt::errc::causality_gap,   crdt::errc::clock_skew,
     crdt::errc::invalid_value,     crdt::errc::trailing_bytes,  crdt::errc::io_error,
     crdt::errc::conflict,          crdt::errc::not_found,       crdt::errc::counter_overflow,
+    crdt::errc::replayed,          crdt::errc::too_large,
 };
 
 } // namespace

@@ -42,6 +42,8 @@ enum class errc : int {
     conflict = 13,           ///< a compare-and-swap lost against another writer
     not_found = 14,          ///< a required object (snapshot, key, file) does not exist
     counter_overflow = 15,   ///< a counter or clock would exceed its maximum
+    replayed = 16,           ///< a message that was already received and applied
+    too_large = 17,          ///< a message or frame above the configured maximum size
 };
 
 namespace detail {
@@ -67,6 +69,8 @@ public:
         case errc::conflict: return "conflicting concurrent update";
         case errc::not_found: return "not found";
         case errc::counter_overflow: return "counter overflow";
+        case errc::replayed: return "message replayed";
+        case errc::too_large: return "message too large";
         }
         return "unknown crdt error";
     }
