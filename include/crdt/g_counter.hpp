@@ -84,6 +84,7 @@ public:
     basic_g_counter reset() {
         basic_g_counter delta;
         this->state_.store.for_each_dot([&](const auto& d) { delta.state_.ctx.insert(d); });
+        this->stamp_removal(delta);
         this->join(delta);
         return delta;
     }

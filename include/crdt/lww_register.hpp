@@ -152,6 +152,7 @@ public:
     lww_register reset() {
         lww_register delta;
         this->state_.store.for_each_dot([&](const auto& x) { delta.state_.ctx.insert(x); });
+        this->stamp_removal(delta);
         this->join(delta);
         return delta;
     }

@@ -99,6 +99,7 @@ public:
     mv_register reset() {
         mv_register delta;
         this->state_.store.for_each_dot([&](const auto& x) { delta.state_.ctx.insert(x); });
+        this->stamp_removal(delta);
         this->join(delta);
         return delta;
     }

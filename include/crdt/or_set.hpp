@@ -106,6 +106,7 @@ public:
             or_set delta;
             if (const auto* s = this->state_.store.find(x)) {
                 s->for_each_dot([&](const auto& d) { delta.state_.ctx.insert(d); });
+                this->stamp_removal(delta);
                 apply_local(x, delta);
             }
             return delta;
@@ -117,6 +118,7 @@ public:
     or_set reset() {
         or_set delta;
         this->state_.store.for_each_dot([&](const auto& d) { delta.state_.ctx.insert(d); });
+        this->stamp_removal(delta);
         this->join(delta);
         return delta;
     }

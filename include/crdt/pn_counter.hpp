@@ -86,6 +86,7 @@ public:
     basic_pn_counter reset() {
         basic_pn_counter delta;
         this->state_.store.for_each_dot([&](const auto& d) { delta.state_.ctx.insert(d); });
+        this->stamp_removal(delta);
         this->join(delta);
         return delta;
     }

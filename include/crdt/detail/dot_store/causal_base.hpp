@@ -54,6 +54,11 @@ public:
     using clock_policy = ClockPolicy;
     using clock_type = typename ClockPolicy::clock_type;
 
+    /// Deltas made by mutators may be merged in any order and any number of
+    ///   times (the causal context records gaps; see docs/types.md), so the
+    ///   sync protocol sends them without a base version.
+    static constexpr bool mutator_deltas_commute = true;
+
     /// Returns: the replica id mutators use; empty for deltas and decoded states.
     const std::optional<R>& replica() const noexcept { return id_; }
 
@@ -97,6 +102,19 @@ protected:
 
     /// Effects: the plain kernel join.
     void join(const Derived& o) { state_.merge(o.state_); }
+
+    /// Effects: gives a removal delta (one whose context holds the removed
+    ///   dots and whose store is empty) a fresh dot of its own, in its
+    ///   context and in no store. Removals then advance the version, so a
+    ///   peer that missed one has a smaller version and version-vector sync
+    ///   (crdt/sync/) sends it what it lacks; without the dot, two replicas
+    ///   could differ by a removal and have equal versions. Does nothing for
+    ///   an empty removal or without a replica id (a delta holder).
+    void stamp_removal(Derived& delta) const {
+        if (id_.has_value() && !delta.state_.ctx.empty()) {
+            delta.state_.ctx.insert(fresh_dot());
+        }
+    }
 
     causal<Store, R> state_;
     std::optional<R> id_;
