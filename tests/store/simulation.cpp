@@ -14,6 +14,8 @@
 
 #include <support/seed.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
@@ -162,6 +164,20 @@ void simulate(std::uint64_t seed, int steps) {
             for (const auto& e : st.version()) {
                 vv += std::to_string(e.replica.value()) + ":" + std::to_string(e.counter) + " ";
             }
+            if constexpr (std::is_same_v<Model, set_model>) {
+                std::string dump;
+                const auto& cs = crdt::detail::dot_store::access::state(st);
+                for (const auto& [x, dots] : cs.store.map()) {
+                    dump += std::to_string(x) + "{";
+                    dots.for_each_dot([&](const auto& d) {
+                        dump += std::to_string(d.replica.value()) + "." +
+                                std::to_string(d.counter) + " ";
+                    });
+                    dump += "} ";
+                }
+                dump += " cloud=" + std::to_string(cs.ctx.cloud().size());
+                std::fprintf(stderr, "%s %s\n", nd.name.c_str(), dump.c_str());
+            }
             UNSCOPED_INFO(nd.name << " settled=" << nd.replica->settled() << " size=" << st.size()
                                   << " eq0=" << (st == nodes[0].replica->state()) << " vv=" << vv
                                   << " waiting=" << nd.replica->stats().chunks_waiting);
@@ -199,5 +215,20 @@ TEST_CASE("simulation: long run", "[.][soak]") {
     for (std::uint64_t i = 0; i < 200; ++i) {
         simulate<map_model>(crdt_test::seed(1000 + i), 5000);
         simulate<set_model>(crdt_test::seed(5000 + i), 5000);
+    }
+}
+
+TEST_CASE("simulation: one run from CRDT_SIM_SEED / CRDT_SIM_STEPS / CRDT_SIM_MODEL",
+          "[.][sim-one]") {
+    const char* seed = std::getenv("CRDT_SIM_SEED");
+    const char* steps = std::getenv("CRDT_SIM_STEPS");
+    const char* model = std::getenv("CRDT_SIM_MODEL");
+    REQUIRE(seed != nullptr);
+    const auto s = std::stoull(seed);
+    const int n = steps != nullptr ? std::stoi(steps) : 5000;
+    if (model != nullptr && std::string(model) == "set") {
+        simulate<set_model>(s, n);
+    } else {
+        simulate<map_model>(s, n);
     }
 }

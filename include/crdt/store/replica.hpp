@@ -183,8 +183,7 @@ public:
             before = state_.version();
             delta = std::forward<F>(f)(state_);
         }
-        unsaved_.push_back(pending{delta, std::nullopt, true});
-        save_unsaved();
+        persist(delta, nullptr);
         session_.announce(delta, before, state_, sender());
         notify(delta, change_origin::local);
         maybe_compact();
@@ -290,7 +289,6 @@ private:
     struct pending {
         T delta;
         std::optional<version_type> base;
-        bool local = false;
     };
     struct waiting_chunk {
         storage_key key;
@@ -332,18 +330,38 @@ private:
     void save_unsaved() {
         while (!unsaved_.empty()) {
             const pending& p = unsaved_.front();
-            const std::vector<std::byte> base =
-                p.base ? crdt::encode(*p.base) : std::vector<std::byte>{};
-            const auto bytes = detail::store::encode_chunk(
-                detail::store::chunk_kind::delta, p.base ? &base : nullptr, crdt::encode(p.delta));
-            const storage_key k = key("delta", detail::store::content_name(bytes));
-            storage_->save(k, bytes);
-            storage_->flush();
-            folded_.insert(k);
-            ++stats_.chunks_saved;
-            stats_.delta_bytes += bytes.size();
+            save_chunk(p.delta, p.base ? &*p.base : nullptr);
             unsaved_.erase(unsaved_.begin());
         }
+    }
+
+    // Saves `delta` (merged into memory already) durably; if that fails it
+    // is kept in unsaved_ for the next attempt and the error propagates.
+    void persist(const T& delta, const version_type* base) {
+        if (!unsaved_.empty()) {
+            unsaved_.push_back(pending{delta, base ? std::optional(*base) : std::nullopt});
+            save_unsaved();
+            return;
+        }
+        try {
+            save_chunk(delta, base);
+        } catch (...) {
+            unsaved_.push_back(pending{delta, base ? std::optional(*base) : std::nullopt});
+            throw;
+        }
+    }
+
+    void save_chunk(const T& delta, const version_type* base) {
+        const std::vector<std::byte> base_bytes =
+            base ? crdt::encode(*base) : std::vector<std::byte>{};
+        const auto bytes = detail::store::encode_chunk(
+            detail::store::chunk_kind::delta, base ? &base_bytes : nullptr, crdt::encode(delta));
+        const storage_key k = key("delta", detail::store::content_name(bytes));
+        storage_->save(k, bytes);
+        storage_->flush();
+        folded_.insert(k);
+        ++stats_.chunks_saved;
+        stats_.delta_bytes += bytes.size();
     }
 
     bool apply_remote(T&& delta, const version_type* base) {
@@ -354,11 +372,8 @@ private:
             report(e); // e.g. a timestamp too far ahead (clock_skew): nothing changed
             return false;
         }
-        unsaved_.push_back(
-            pending{std::move(delta), base ? std::optional(*base) : std::nullopt, false});
-        const T& merged = unsaved_.back().delta;
-        save_unsaved();
-        notify(merged, change_origin::remote);
+        persist(delta, base);
+        notify(delta, change_origin::remote);
         return true;
     }
 

@@ -54,10 +54,13 @@ public:
     using clock_policy = ClockPolicy;
     using clock_type = typename ClockPolicy::clock_type;
 
-    /// Deltas made by mutators may be merged in any order and any number of
-    ///   times (the causal context records gaps; see docs/types.md), so the
-    ///   sync protocol sends them without a base version.
-    static constexpr bool mutator_deltas_commute = true;
+    /// Deltas made by mutators converge when merged in any order, but the
+    ///   version of a state that merged one early may then claim dots whose
+    ///   effects it lacks (an add's delta names the dots it replaces, so a
+    ///   later add can mark an earlier one as seen before it arrives). So
+    ///   the sync protocol delivers them causally: each carries the version
+    ///   its replica had before the mutation, and waits for it.
+    static constexpr bool mutator_deltas_commute = false;
 
     /// Returns: the replica id mutators use; empty for deltas and decoded states.
     const std::optional<R>& replica() const noexcept { return id_; }
