@@ -553,7 +553,7 @@ def main(argv):
         if host not in hosts:
             problems.append(f"no host dependency {host}")
     plain = {d if isinstance(d, str) else d.get("name") for d in deps}
-    for dep in ("boost-container", "boost-headers", "range-v3"):
+    for dep in ("boost-asio", "boost-container", "boost-headers", "range-v3"):
         if dep not in plain:
             problems.append(f"no dependency {dep}")
     if "sqlite3" in plain:
