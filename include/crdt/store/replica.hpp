@@ -112,9 +112,10 @@ template <syncable T, storage S, transport Tr, class Policy = replica_defaults>
 class replica {
 public:
     using value_type = T;
+    using delta_type = delta_t<T>;
     using replica_type = typename T::replica_type;
     using version_type = typename T::version_type;
-    using change_handler = std::function<void(const T& delta, change_origin)>;
+    using change_handler = std::function<void(const delta_type& delta, change_origin)>;
     using error_handler = std::function<void(const error&)>;
 
     /// Effects: opens `document` in `storage` as replica `id`, loading every
@@ -173,10 +174,10 @@ public:
     /// Returns: the delta.
     /// Throws: whatever f or the storage throws (see the file comment).
     template <class F>
-    T change(F&& f) {
+    delta_type change(F&& f) {
         std::lock_guard io(io_mutex_);
         save_unsaved();
-        T delta;
+        delta_type delta;
         version_type before;
         {
             std::unique_lock lock(state_mutex_);
@@ -204,7 +205,7 @@ public:
         load_changed();
         std::vector<transport_event> events;
         transport_->poll([&](transport_event&& ev) { events.push_back(std::move(ev)); });
-        auto apply = [this](T&& d, const version_type* base) {
+        auto apply = [this](delta_type&& d, const version_type* base) {
             return apply_remote(std::move(d), base);
         };
         for (auto& ev : events) {
@@ -287,13 +288,13 @@ public:
 
 private:
     struct pending {
-        T delta;
+        delta_type delta;
         std::optional<version_type> base;
     };
     struct waiting_chunk {
         storage_key key;
         version_type base;
-        T delta;
+        delta_type delta;
         std::size_t bytes = 0;
     };
 
@@ -320,7 +321,7 @@ private:
         }
     }
 
-    void notify(const T& delta, change_origin o) {
+    void notify(const delta_type& delta, change_origin o) {
         if (on_change_) {
             on_change_(delta, o);
         }
@@ -337,7 +338,7 @@ private:
 
     // Saves `delta` (merged into memory already) durably; if that fails it
     // is kept in unsaved_ for the next attempt and the error propagates.
-    void persist(const T& delta, const version_type* base) {
+    void persist(const delta_type& delta, const version_type* base) {
         if (!unsaved_.empty()) {
             unsaved_.push_back(pending{delta, base ? std::optional(*base) : std::nullopt});
             save_unsaved();
@@ -351,7 +352,7 @@ private:
         }
     }
 
-    void save_chunk(const T& delta, const version_type* base) {
+    void save_chunk(const delta_type& delta, const version_type* base) {
         const std::vector<std::byte> base_bytes =
             base ? crdt::encode(*base) : std::vector<std::byte>{};
         const auto bytes = detail::store::encode_chunk(
@@ -364,7 +365,7 @@ private:
         stats_.delta_bytes += bytes.size();
     }
 
-    bool apply_remote(T&& delta, const version_type* base) {
+    bool apply_remote(delta_type&& delta, const version_type* base) {
         try {
             std::unique_lock lock(state_mutex_);
             state_.merge(delta);
@@ -432,7 +433,7 @@ private:
         const std::string what = k.to_string();
         if (k[1] == "snapshot") {
             auto c = decode(k, v, detail::store::chunk_kind::snapshot);
-            T snapshot = crdt::decode<T>(c.payload, what);
+            delta_type snapshot = crdt::decode<delta_type>(c.payload, what);
             {
                 std::unique_lock lock(state_mutex_);
                 state_.merge(snapshot);
@@ -445,7 +446,7 @@ private:
             }
         } else if (k[1] == "delta") {
             auto c = decode(k, v, detail::store::chunk_kind::delta);
-            waiting_chunk w{k, {}, crdt::decode<T>(c.payload, what), v.size()};
+            waiting_chunk w{k, {}, crdt::decode<delta_type>(c.payload, what), v.size()};
             if (c.has_base) {
                 w.base = crdt::decode<version_type>(c.base, what + " (base)");
             }
@@ -503,7 +504,7 @@ private:
         save_unsaved();
         const auto version_bytes = crdt::encode(state_.version());
         const auto bytes = detail::store::encode_chunk(detail::store::chunk_kind::snapshot, nullptr,
-                                                       crdt::encode(state_));
+                                                       crdt::encode(state_.delta_since({})));
         const storage_key k = key("snapshot", detail::store::content_name(version_bytes));
         storage_->save(k, bytes);
         storage_->flush();

@@ -5,7 +5,7 @@
 // transport about one replicated value. It owns no state of the value and
 // no transport: each call receives the current state (`const T&`), a `send`
 // callable `send_status(peer_id, std::span<const std::byte>)` and, when a
-// delta arrives, an `apply` callable `bool(T&& delta, const version_type*
+// delta arrives, an `apply` callable `bool(delta_t<T>&& delta, const version_type*
 // base)` that merges the delta into the state and makes it durable (`base`:
 // the version the delta needs, nullptr for a mutator delta; false: it was
 // rejected, and `apply` has reported why). crdt::replica (crdt/store/replica.hpp) is the usual
@@ -100,6 +100,7 @@ template <syncable T, class Policy = sync_defaults>
 class sync_session {
 public:
     using value_type = T;
+    using delta_type = delta_t<T>;
     using version_type = typename T::version_type;
     using error_handler = std::function<void(peer_id, const error&)>;
 
@@ -164,7 +165,8 @@ public:
     ///   returned, `before` the version the state had before it, `state`
     ///   the state with the change.
     template <class Send>
-    void announce(const T& delta, const version_type& before, const T& state, Send&& send) {
+    void announce(const delta_type& delta, const version_type& before, const T& state,
+                  Send&& send) {
         if (peers_.empty()) {
             return;
         }
@@ -251,7 +253,7 @@ private:
     };
     struct waiting {
         version_type base;
-        T delta;
+        delta_type delta;
     };
     struct peer_state {
         peer_view view;
@@ -499,14 +501,14 @@ private:
             ps.partials.erase(d.transfer);
         }
         std::optional<version_type> base;
-        std::optional<T> delta;
+        std::optional<delta_type> delta;
         version_type sender_version;
         try {
             sender_version = crdt::decode<version_type>(d.version, "sync delta version");
             if (d.has_base) {
                 base = crdt::decode<version_type>(d.base, "sync delta base");
             }
-            delta = crdt::decode<T>(payload, "sync delta payload");
+            delta = crdt::decode<delta_type>(payload, "sync delta payload");
         } catch (const error& e) {
             reject(p, e);
             return;
