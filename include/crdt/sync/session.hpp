@@ -23,9 +23,12 @@
 //   * a delta whose base the receiver's version does not include waits in a
 //     bounded buffer until it does (or is dropped when the buffer is full:
 //     the sender's retransmission recovers it).
-//   * tick(): every `retransmit_ticks` ticks without progress, a peer whose
+//   * tick(): after `retransmit_ticks` ticks without progress, a peer whose
 //     acknowledged version lacks something we have gets delta_since(that
-//     version); a peer never heard from gets hello(reply requested).
+//     version); a peer never heard from gets hello(reply requested). Each
+//     further attempt without progress waits twice as long (up to 64 times
+//     `retransmit_ticks`), so a large delta still in flight is not resent
+//     over and over.
 //     Acknowledged versions only grow within a session, so a resumed
 //     session never resends what was acknowledged.
 //   * deltas above `max_part_bytes` travel in parts and are reassembled
@@ -227,16 +230,20 @@ public:
     void tick(const T& state, Send&& send) {
         ++now_;
         for (auto& [id, ps] : peers_) {
-            if (now_ - ps.last_progress < Policy::retransmit_ticks) {
+            if (now_ - ps.last_progress < ps.backoff) {
                 continue;
             }
             if (!ps.view.heard) {
                 send_hello(id, state, true, send);
-                ps.last_progress = now_;
             } else if (ps.dirty || !ps.view.known->includes(state.version())) {
                 ps.dirty = !send_since(id, ps, state, send);
-                ps.last_progress = now_;
+            } else {
+                continue;
             }
+            // No progress since the last attempt: wait twice as long before
+            // the next one (a large delta may simply still be in flight).
+            ps.last_progress = now_;
+            ps.backoff = std::min(ps.backoff * 2, Policy::retransmit_ticks * 64);
         }
         flush(state, send);
     }
@@ -259,6 +266,7 @@ private:
         peer_view view;
         std::uint64_t session = 0; // the peer's session id, 0 before its first message
         std::uint64_t last_progress = 0;
+        std::uint64_t backoff = Policy::retransmit_ticks; // ticks before the next retransmission
         bool dirty = false;           // an announcement was refused: resync at the next tick
         bool ack_due = false;         // a delta arrived since the last ack
         std::uint64_t floor = 0;      // every transfer <= floor is done
@@ -344,6 +352,7 @@ private:
             return;
         }
         ps.session = s;
+        ps.backoff = Policy::retransmit_ticks;
         ps.view.heard = false;
         ps.view.known.reset();
         ps.floor = 0;
@@ -369,7 +378,7 @@ private:
         } else {
             ps.view.known = std::move(v);
         }
-        ps.last_progress = now_;
+        progress(ps);
         if (h.reply_requested) {
             send_hello(p, state, false, send);
         }
@@ -397,12 +406,17 @@ private:
         if (ps.view.known) {
             if (!ps.view.known->includes(v)) {
                 ps.view.known->merge(v);
-                ps.last_progress = now_;
+                progress(ps);
             }
         } else if (ps.view.heard) {
             ps.view.known = std::move(v);
-            ps.last_progress = now_;
+            progress(ps);
         }
+    }
+
+    void progress(peer_state& ps) {
+        ps.last_progress = now_;
+        ps.backoff = Policy::retransmit_ticks;
     }
 
     bool seen_transfer(const peer_state& ps, std::uint64_t t) const {
