@@ -377,3 +377,39 @@ TEST_CASE("replica: readers, writers and a poller on different threads") {
     replica_of<map> reopened(sa, tc, "doc", crdt::replica_id{1});
     CHECK(reopened.state().size() >= 2 * per_writer);
 }
+
+TEST_CASE("replica: a change every peer merged settles everyone without retransmission") {
+    // Every peer learns when a replica's version grows (not only the sender
+    // of the delta), so a and c need not resend b's change to each other.
+    crdt::loopback_hub hub;
+    crdt::memory_storage sa, sb, sc;
+    crdt::loopback_transport ta(hub, "a"), tb(hub, "b"), tc(hub, "c");
+    replica_of<map> a(sa, ta, "doc", crdt::replica_id{1});
+    replica_of<map> b(sb, tb, "doc", crdt::replica_id{2});
+    replica_of<map> c(sc, tc, "doc", crdt::replica_id{3});
+    auto deliver = [&] {
+        for (int i = 0; i < 20; ++i) {
+            a.poll();
+            b.poll();
+            c.poll();
+            hub.advance();
+        }
+    };
+    deliver();
+    REQUIRE((a.settled() && b.settled() && c.settled()));
+    b.change([](map& m) { return m.set("x", "1"); });
+    deliver();
+    REQUIRE(a.state() == b.state());
+    REQUIRE(c.state() == b.state());
+    CHECK(b.settled());
+    CHECK(a.settled());
+    CHECK(c.settled());
+    const auto resyncs = a.stats().sync.resyncs + c.stats().sync.resyncs;
+    for (int i = 0; i < 10; ++i) {
+        a.tick();
+        b.tick();
+        c.tick();
+        deliver();
+    }
+    CHECK(a.stats().sync.resyncs + c.stats().sync.resyncs == resyncs);
+}

@@ -178,7 +178,9 @@ public:
         const bool based = !mutator_deltas_commute<T>;
         const std::vector<std::byte> base = based ? crdt::encode(before) : std::vector<std::byte>{};
         for (auto& [id, ps] : peers_) {
-            if (!send_transfer(id, payload, version, based, base, send)) {
+            if (send_transfer(id, payload, version, based, base, send)) {
+                ps.told = state.version();
+            } else {
                 ps.dirty = true;
             }
             ps.last_progress = now_;
@@ -216,10 +218,21 @@ public:
     ///   Call after each batch of receive() calls.
     template <class Send>
     void flush(const T& state, Send&& send) {
+        std::optional<std::vector<std::byte>> ack;
         for (auto& [id, ps] : peers_) {
-            if (ps.ack_due) {
-                sync_message m{document_, sync_ack{session_, crdt::encode(state.version())}};
-                ps.ack_due = !emit(id, encode_sync_message(m), send);
+            // Every peer we talk with learns when our version grew, not only
+            // the sender of the delta: otherwise the others keep resending
+            // what we already have and never see us settled.
+            const bool stale = ps.view.heard && ps.told != state.version();
+            if (ps.ack_due || stale) {
+                if (!ack) {
+                    ack = encode_sync_message(
+                        sync_message{document_, sync_ack{session_, crdt::encode(state.version())}});
+                }
+                ps.ack_due = !emit(id, *ack, send);
+                if (!ps.ack_due) {
+                    ps.told = state.version();
+                }
             }
         }
     }
@@ -269,6 +282,7 @@ private:
         std::uint64_t backoff = Policy::retransmit_ticks; // ticks before the next retransmission
         bool dirty = false;           // an announcement was refused: resync at the next tick
         bool ack_due = false;         // a delta arrived since the last ack
+        version_type told;            // the last version we sent this peer
         std::uint64_t floor = 0;      // every transfer <= floor is done
         std::set<std::uint64_t> done; // done transfers above floor
         std::map<std::uint64_t, partial> partials;
@@ -303,7 +317,9 @@ private:
     void send_hello(peer_id p, const T& state, bool reply, Send& send) {
         sync_message m{document_,
                        sync_hello{reply, session_, self_, crdt::encode(state.version())}};
-        emit(p, encode_sync_message(m), send);
+        if (emit(p, encode_sync_message(m), send)) {
+            peers_[p].told = state.version();
+        }
     }
 
     // Sends `payload` as one transfer (in parts when large). Returns: whether
@@ -341,8 +357,13 @@ private:
     bool send_since(peer_id p, peer_state& ps, const T& state, Send& send) {
         ++stats_.resyncs;
         const version_type& known = *ps.view.known;
-        return send_transfer(p, crdt::encode(state.delta_since(known)),
-                             crdt::encode(state.version()), true, crdt::encode(known), send);
+        const bool sent =
+            send_transfer(p, crdt::encode(state.delta_since(known)), crdt::encode(state.version()),
+                          true, crdt::encode(known), send);
+        if (sent) {
+            ps.told = state.version();
+        }
+        return sent;
     }
 
     // A message of session `s` from `p`: a new session resets what we
