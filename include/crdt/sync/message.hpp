@@ -206,7 +206,7 @@ inline sync_message decode_sync_message(std::span<const std::byte> bytes) {
         d.part = r.varint_as<std::uint64_t>("delta part");
         d.parts = r.varint_as<std::uint64_t>("delta parts");
         d.total = r.varint_as<std::uint64_t>("delta total");
-        if (d.parts == 0 || d.part >= d.parts || d.parts > d.total + 1) {
+        if (d.parts == 0 || d.part >= d.parts || d.parts - 1 > d.total) {
             r.fail_at(errc::invalid_value,
                       "delta part numbering (part " + std::to_string(d.part) + " of " +
                           std::to_string(d.parts) + " for " + std::to_string(d.total) + " bytes)",

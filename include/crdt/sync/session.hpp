@@ -366,8 +366,8 @@ private:
         return sent;
     }
 
-    // A message of session `s` from `p`: a new session resets what we
-    // remember of the old one. Returns: false if the message is stale.
+    // A message of session `s` from a peer: a new session resets what we
+    // remember of the old one.
     void adopt_session(peer_state& ps, std::uint64_t s) {
         if (ps.session == s) {
             return;
@@ -454,11 +454,7 @@ private:
 
     template <class Apply>
     void on_delta(peer_id p, peer_state& ps, sync_delta d, const T& state, Apply& apply) {
-        if (ps.session == 0) {
-            adopt_session(ps, d.session); // its hello is late or lost
-        } else if (d.session != ps.session) {
-            adopt_session(ps, d.session); // a restart whose hello is late
-        }
+        adopt_session(ps, d.session); // a hello late or lost, or a restart's hello late
         if (seen_transfer(ps, d.transfer)) {
             ps.ack_due = true;
             reject(p, error(errc::replayed, "sync delta: transfer " + std::to_string(d.transfer) +

@@ -51,6 +51,7 @@ struct chunk {
 
 inline std::vector<std::byte> encode_chunk(chunk_kind kind, const std::vector<std::byte>* base,
                                            std::span<const std::byte> payload) {
+    CRDT_ASSERT(kind == chunk_kind::delta || base == nullptr); // snapshots have no base
     byte_writer w;
     w.reserve(payload.size() + 32);
     w.raw(std::as_bytes(std::span("crck", 4)));
