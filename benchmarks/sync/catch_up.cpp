@@ -54,17 +54,7 @@
 #include <crdt/sync/session.hpp>
 #include <crdt/transport/concepts.hpp>
 #include <crdt/transport/loopback.hpp>
-// GCC 12 at -O2/-O3 reports a false -Wnull-dereference inside Boost.Asio's
-// scheduler (thread_info of the calling thread), which crdt_dev makes an
-// error; the Debug-built tests never see it.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
 #include <crdt/transport/tcp_transport.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 #include <support/registration.hpp>
 
