@@ -176,7 +176,7 @@ public:
     template <class F>
     delta_type change(F&& f) {
         std::lock_guard io(io_mutex_);
-        save_unsaved();
+        make_durable();
         delta_type delta;
         version_type before;
         {
@@ -185,6 +185,7 @@ public:
             delta = std::forward<F>(f)(state_);
         }
         persist(delta, nullptr);
+        make_durable(); // before anyone hears of it
         session_.announce(delta, before, state_, sender());
         notify(delta, change_origin::local);
         maybe_compact();
@@ -198,7 +199,7 @@ public:
     /// Returns: the number of transport events handled.
     std::size_t poll() {
         std::lock_guard io(io_mutex_);
-        save_unsaved();
+        make_durable();
         if (storage_dirty_.exchange(false, std::memory_order_relaxed)) {
             load(true);
         }
@@ -219,7 +220,7 @@ public:
                 break;
             }
         }
-        save_unsaved();
+        make_durable(); // one flush for every delta received, before the acks
         session_.flush(state_, sender());
         const auto now = std::chrono::steady_clock::now();
         if (now - last_tick_ >= Policy::tick_interval) {
@@ -234,7 +235,7 @@ public:
     ///   Simulations with virtual time call this instead of waiting.
     void tick() {
         std::lock_guard io(io_mutex_);
-        save_unsaved();
+        make_durable();
         session_.tick(state_, sender());
     }
 
@@ -327,7 +328,17 @@ private:
         }
     }
 
-    // Saves every delta merged into memory and not yet durable, in order.
+    // Saves what is merged and not saved, then flushes what is saved and not
+    // flushed: afterwards everything in memory survives a crash.
+    void make_durable() {
+        save_unsaved();
+        if (unflushed_) {
+            storage_->flush();
+            unflushed_ = false;
+        }
+    }
+
+    // Saves every delta merged into memory and not yet saved, in order.
     void save_unsaved() {
         while (!unsaved_.empty()) {
             const pending& p = unsaved_.front();
@@ -359,7 +370,7 @@ private:
             detail::store::chunk_kind::delta, base ? &base_bytes : nullptr, crdt::encode(delta));
         const storage_key k = key("delta", detail::store::content_name(bytes));
         storage_->save(k, bytes);
-        storage_->flush();
+        unflushed_ = true;
         folded_.insert(k);
         ++stats_.chunks_saved;
         stats_.delta_bytes += bytes.size();
@@ -508,6 +519,7 @@ private:
         const storage_key k = key("snapshot", detail::store::content_name(version_bytes));
         storage_->save(k, bytes);
         storage_->flush();
+        unflushed_ = false;
         for (const auto& old : folded_) {
             if (old != k) {
                 storage_->remove(old);
@@ -530,6 +542,7 @@ private:
     T state_;
     sync_session<T, typename Policy::sync_policy> session_;
     std::vector<pending> unsaved_;
+    bool unflushed_ = false;             // a chunk was saved since the last flush()
     std::set<storage_key> folded_;       // chunks whose content is in state_
     std::set<storage_key> waiting_keys_; // chunks loaded whose base is not in state_ yet
     std::set<storage_key> bad_;          // corrupt chunks found after open (reported once)

@@ -357,12 +357,18 @@ private:
     bool send_since(peer_id p, peer_state& ps, const T& state, Send& send) {
         ++stats_.resyncs;
         const version_type& known = *ps.view.known;
-        const bool sent =
-            send_transfer(p, crdt::encode(state.delta_since(known)), crdt::encode(state.version()),
-                          true, crdt::encode(known), send);
+        const std::vector<std::byte> payload = crdt::encode(state.delta_since(known));
+        const bool sent = send_transfer(p, payload, crdt::encode(state.version()), true,
+                                        crdt::encode(known), send);
         if (sent) {
             ps.told = state.version();
         }
+        // A delta of k parts takes about k times as long to arrive and
+        // apply: do not retransmit it before then.
+        const std::uint64_t parts = payload.size() / Policy::max_part_bytes + 1;
+        ps.last_progress = now_;
+        ps.backoff = std::max(
+            ps.backoff, std::min(Policy::retransmit_ticks * parts, Policy::retransmit_ticks * 64));
         return sent;
     }
 
