@@ -10,6 +10,11 @@
 // buffered and applied once they arrive. Storage is run-length (see
 // crdt/sequence/core.hpp).
 //
+// A sequence is syncable (crdt/sync/concepts.hpp): delta_since(v) rebuilds
+// the ops a replica at `v` lacks from the engine, merge(d) applies a delta
+// (a list of ops, crdt/sequence/delta.hpp, with a compact binary codec), so
+// crdt::store::replica can carry it.
+//
 // Complexity (n runs): insert/erase at a position O(log n) per run touched;
 // apply O(log n) plus the runs between the op's origins (concurrent inserts
 // only) plus O(b) per buffered op retried; content() O(n + elements).
@@ -24,8 +29,10 @@
 #include <crdt/core/replica_id.hpp>
 #include <crdt/core/version_vector.hpp>
 #include <crdt/sequence/core.hpp>
+#include <crdt/sequence/delta.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -64,21 +71,20 @@ public:
     /// size): the first goes right after `origin_left` (nullopt: the start),
     /// each next one right after the previous one, all before
     /// `origin_right` (nullopt: the end).
-    struct insert_op {
-        dot_type id;
-        std::optional<dot_type> origin_left;
-        std::optional<dot_type> origin_right;
-        std::vector<T> content;
-    };
+    using insert_op = sequence_insert_op<T, replica_type>;
     /// Delete the elements inserted as (target.replica, target.counter + k),
     /// k in [0, count), as the ops (id.replica, id.counter + k).
-    struct erase_op {
-        dot_type id;
-        dot_type target;
-        std::uint64_t count = 0;
-    };
+    using erase_op = sequence_erase_op<replica_type>;
     using op = std::variant<insert_op, erase_op>;
     using version_type = basic_version_vector<replica_type>;
+    /// A list of ops (crdt/sequence/delta.hpp): what delta_since returns,
+    ///   merge takes and the sync protocol carries. The local edits' results
+    ///   convert to it.
+    using delta_type = sequence_delta<T, Policy>;
+    /// Deltas of local edits may be merged in any order (law S3 of
+    ///   crdt/sync/concepts.hpp): ops whose predecessors are missing are
+    ///   buffered, and version() counts only applied ops.
+    static constexpr bool mutator_deltas_commute = true;
 
     /// A stable position: the element `id` (an insertion's id plus the
     /// element's offset in it, which is the insertion's counter + offset) and
@@ -219,6 +225,94 @@ public:
         return out;
     }
 
+    // ---- deltas --------------------------------------------------------------
+
+    /// Returns: every op applied here that is not in `v`, in LV order (the
+    ///   order this replica applied them, which is causal), run-length: the
+    ///   consecutive elements of one insertion as one insert_op (with the
+    ///   origins they were inserted with), consecutive deletes of
+    ///   consecutive elements as one erase_op; an op partly in `v` gives its
+    ///   part not in `v`. delta_since({}) is the whole history. A replica
+    ///   at `v` (or a fresh one, for `{}`) that merges it has this replica's
+    ///   content and version. Buffered ops are not included: version() does
+    ///   not claim them, so their sender sends them again (and a bad one
+    ///   cannot spoil this replica's deltas).
+    /// Complexity: O(k B log n) for k ops (spans) not in v, plus O(r) for the
+    ///   version's replicas.
+    delta_type delta_since(const version_type& v) const {
+        const detail::seq::lv_set have = to_lvs(v);
+        delta_type out;
+        const auto emit = [&](lv_t lo, lv_t hi) {
+            engine_.for_each_op(
+                lo, hi,
+                [&](lv_t lv, lv_t n, lv_t left, lv_t right) {
+                    const T* p = engine_.data(lv);
+                    out.ops.emplace_back(insert_op{dot_of(lv), origin(left), origin(right),
+                                                   std::vector<T>(p, p + n)});
+                },
+                [&](lv_t lv, lv_t n, lv_t target) {
+                    const dot_type id = dot_of(lv);
+                    const dot_type t = dot_of(target);
+                    // Targets not consecutive here may be consecutive ids.
+                    auto* last = out.ops.empty() ? nullptr : std::get_if<erase_op>(&out.ops.back());
+                    if (last != nullptr && last->id.replica == id.replica &&
+                        last->id.counter + last->count == id.counter &&
+                        last->target.replica == t.replica &&
+                        last->target.counter + last->count == t.counter) {
+                        last->count += n;
+                    } else {
+                        out.ops.emplace_back(erase_op{id, t, n});
+                    }
+                });
+        };
+        lv_t lo = 0;
+        for (const auto& [first, last] : have.intervals()) {
+            emit(lo, first);
+            lo = last;
+        }
+        emit(lo, static_cast<lv_t>(engine_.op_count()));
+        return out;
+    }
+
+    /// Effects: applies every op of `d` as apply() does: ops (or parts)
+    ///   already applied are ignored (idempotent), ops whose predecessors
+    ///   are missing are buffered until they arrive. Merging deltas in any
+    ///   order gives the same state (laws S1-S3 of crdt/sync/concepts.hpp).
+    /// Throws: crdt::error(invalid_value) if an op of `d` is invalid: empty,
+    ///   its counters overflow, or an origin or erase target is a delete
+    ///   (known here or in `d`), or an id is both an insert and a delete in
+    ///   `d`. The whole of `d` is checked before any op is applied, so
+    ///   nothing changes then (strong guarantee). A buffered op (from an
+    ///   earlier merge or apply) that turns out invalid once its
+    ///   predecessors arrive is dropped without an error. Resource limits
+    ///   (std::bad_alloc, crdt::error(counter_overflow) past 2^32 - 2 ops)
+    ///   leave the ops before the failing one applied (basic guarantee).
+    /// Complexity: as apply() per op, plus O(m log m) for the check of the
+    ///   m ops of `d`.
+    void merge(const delta_type& d) {
+        validate(d);
+        bool applied = false;
+        for (const op& o : d.ops) {
+            status s = status::duplicate;
+            try {
+                s = try_apply(o);
+            } catch (const crdt::error& e) {
+                if (e.cause() != errc::invalid_value) {
+                    throw;
+                }
+                continue; // contradicts a buffered op applied meanwhile: dropped
+            }
+            if (s == status::missing) {
+                buffer(o);
+            } else if (s == status::applied) {
+                applied = true;
+            }
+        }
+        if (applied) {
+            drain(true); // once: ops in causal order never wait
+        }
+    }
+
     /// Effects: checks every internal invariant. Throws: std::logic_error.
     void verify() const { engine_.verify(); }
     /// Returns: the engine (for the text facade and tests).
@@ -285,10 +379,10 @@ public:
             return false;
         }
         if (s == status::missing) {
-            pending_.push_back(o);
+            buffer(o);
             return true;
         }
-        drain();
+        drain(false);
         return true;
     }
 
@@ -353,6 +447,150 @@ private:
                               "sequence::apply: an op refers to a delete as an element");
         }
         return lv;
+    }
+
+    /// Effects: buffers `o` unless an equal op is buffered already (when T
+    ///   has ==).
+    void buffer(const op& o) {
+        if constexpr (std::equality_comparable<T>) {
+            if (std::find(pending_.begin(), pending_.end(), o) != pending_.end()) {
+                return;
+            }
+        }
+        pending_.push_back(o);
+    }
+
+    /// Returns: the first id of `o` and how many ids it spans.
+    static std::pair<dot_type, std::uint64_t> extent(const op& o) {
+        if (const auto* ins = std::get_if<insert_op>(&o)) {
+            return {ins->id, ins->content.size()};
+        }
+        const auto& del = std::get<erase_op>(o);
+        return {del.id, del.count};
+    }
+
+    /// Effects: checks the ops of `d` as merge() documents, changing nothing.
+    /// Throws: crdt::error(invalid_value) naming the op.
+    void validate(const delta_type& d) const {
+        struct own_range {
+            const replica_type* replica;
+            std::uint64_t first;
+            std::uint64_t last;
+            bool insert;
+        };
+        const auto fail = [](std::size_t i, const std::string& why) {
+            throw crdt::error(errc::invalid_value,
+                              "sequence::merge: op " + std::to_string(i) + ": " + why);
+        };
+        std::vector<own_range> own;
+        own.reserve(d.ops.size());
+        for (std::size_t i = 0; i < d.ops.size(); ++i) {
+            const auto [id, n] = extent(d.ops[i]);
+            if (n == 0) {
+                fail(i, "empty op");
+            }
+            if (!detail::seq::valid_range(id.counter, n, Policy::first_counter)) {
+                fail(i, "counter range out of bounds");
+            }
+            if (const auto* del = std::get_if<erase_op>(&d.ops[i])) {
+                if (!detail::seq::valid_range(del->target.counter, n, Policy::first_counter)) {
+                    fail(i, "target counter range out of bounds");
+                }
+            }
+            const auto* ins = std::get_if<insert_op>(&d.ops[i]);
+            const replica_type& r = ins ? ins->id.replica : std::get<erase_op>(d.ops[i]).id.replica;
+            own.push_back({&r, id.counter, id.counter + n - 1, ins != nullptr});
+        }
+        std::sort(own.begin(), own.end(), [](const own_range& a, const own_range& b) {
+            if (*a.replica != *b.replica) {
+                return *a.replica < *b.replica;
+            }
+            return a.first < b.first;
+        });
+        // Merge overlapping ranges of one replica; their kinds must agree.
+        std::size_t m = 0;
+        for (std::size_t i = 0; i < own.size(); ++i) {
+            if (m > 0 && *own[m - 1].replica == *own[i].replica &&
+                own[i].first <= own[m - 1].last) {
+                if (own[m - 1].insert != own[i].insert) {
+                    throw crdt::error(errc::invalid_value,
+                                      "sequence::merge: an id is both an insert and a delete");
+                }
+                own[m - 1].last = std::max(own[m - 1].last, own[i].last);
+            } else {
+                own[m++] = own[i];
+            }
+        }
+        own.resize(m);
+        // The range of `own` holding (r, c), or nullptr.
+        const auto find_own = [&](const replica_type& r, std::uint64_t c) -> const own_range* {
+            auto it = std::upper_bound(own.begin(), own.end(),
+                                       std::pair<const replica_type*, std::uint64_t>(&r, c),
+                                       [](const auto& key, const own_range& x) {
+                                           if (*key.first != *x.replica) {
+                                               return *key.first < *x.replica;
+                                           }
+                                           return key.second < x.first;
+                                       });
+            if (it == own.begin()) {
+                return nullptr;
+            }
+            --it;
+            return *it->replica == r && c <= it->last ? &*it : nullptr;
+        };
+        // Checks that the elements (r, c + k), k < n, are inserts as far as
+        // they are known (here, then in `d`).
+        const auto check_elements = [&](std::size_t i, const dot_type& start, std::uint64_t n,
+                                        const char* what) {
+            std::uint64_t c = start.counter;
+            const std::uint64_t end = start.counter + n; // valid_range: no overflow
+            if (const auto a = engine_.find_agent(start.replica)) {
+                const std::uint64_t known =
+                    std::min(end, engine_.next_seq(*a, Policy::first_counter));
+                for (; c < known; ++c) {
+                    if (!engine_.is_insert(engine_.lv_of(*a, c))) {
+                        fail(i, std::string(what) + " is a delete");
+                    }
+                }
+            }
+            while (c < end) {
+                const own_range* x = find_own(start.replica, c);
+                if (x == nullptr) {
+                    return; // unknown: the op waits for it
+                }
+                if (!x->insert) {
+                    fail(i, std::string(what) + " is a delete in the same delta");
+                }
+                if (x->last >= end - 1) {
+                    return;
+                }
+                c = x->last + 1;
+            }
+        };
+        for (std::size_t i = 0; i < d.ops.size(); ++i) {
+            const auto [id, n] = extent(d.ops[i]);
+            if (const auto a = engine_.find_agent(id.replica);
+                a && id.counter + n <= engine_.next_seq(*a, Policy::first_counter)) {
+                continue; // applied already: ignored
+            }
+            if (const auto* ins = std::get_if<insert_op>(&d.ops[i])) {
+                if (ins->origin_left) {
+                    if (ins->origin_left->counter < Policy::first_counter) {
+                        fail(i, "origin_left counter out of bounds");
+                    }
+                    check_elements(i, *ins->origin_left, 1, "origin_left");
+                }
+                if (ins->origin_right) {
+                    if (ins->origin_right->counter < Policy::first_counter) {
+                        fail(i, "origin_right counter out of bounds");
+                    }
+                    check_elements(i, *ins->origin_right, 1, "origin_right");
+                }
+            } else {
+                const auto& del = std::get<erase_op>(d.ops[i]);
+                check_elements(i, del.target, del.count, "an erase target");
+            }
+        }
     }
 
     status try_apply(const op& o) {
@@ -439,7 +677,10 @@ private:
         return status::applied;
     }
 
-    void drain() {
+    /// Effects: applies the buffered ops that became applicable. A buffered
+    ///   op found invalid is dropped, then its error is thrown (quiet: not
+    ///   thrown, and draining continues).
+    void drain(bool quiet) {
         bool progress = true;
         while (progress && !pending_.empty()) {
             progress = false;
@@ -447,10 +688,13 @@ private:
                 status s = status::missing;
                 try {
                     s = try_apply(pending_[i]);
-                } catch (const crdt::error&) {
+                } catch (const crdt::error& e) {
                     // A buffered op turned out invalid: drop it, then report.
                     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
-                    throw;
+                    if (!quiet || e.cause() != errc::invalid_value) {
+                        throw;
+                    }
+                    continue;
                 }
                 if (s == status::missing) {
                     ++i;

@@ -5,6 +5,10 @@
 // Every visible length in every unit is a hot summary field of the run tree,
 // so each conversion is one O(log n) seek plus a scan of one run.
 //
+// Syncable like crdt::sequence (version, delta_since, merge, the sequence's
+// delta type and codec), so crdt::store::replica<crdt::text, ...> carries it;
+// insert() and erase() return what converts to the delta a mutator returns.
+//
 // Complexity (n runs): as crdt::sequence; conversions O(log n + run length).
 // Thread safety: none (like a std::string). Exception safety: invalid input
 // (bad UTF-8, positions past the end or inside a code point) throws
@@ -38,6 +42,13 @@ public:
     using insert_op = typename seq_t::insert_op;
     using erase_op = typename seq_t::erase_op;
     using dot_type = typename seq_t::dot_type;
+    using version_type = typename seq_t::version_type;
+    /// The underlying sequence's delta (a list of ops). insert() and erase()
+    ///   return what converts to it, so they can be returned from
+    ///   replica::change().
+    using delta_type = typename seq_t::delta_type;
+    /// Mutator deltas may be merged in any order (crdt/sync/concepts.hpp).
+    static constexpr bool mutator_deltas_commute = true;
 
     /// A position as (line, column), both 0-based, the column in code points.
     struct line_column {
@@ -96,6 +107,22 @@ public:
         return start + lc.column;
     }
 
+    /// Returns: the version (as sequence::version()).
+    version_type version() const { return seq_.version(); }
+    /// Returns: the ops a replica at `v` lacks (as sequence::delta_since).
+    delta_type delta_since(const version_type& v) const { return seq_.delta_since(v); }
+    /// Returns: the text as it was at version `v`, as UTF-8 (see
+    ///   sequence::visit_at).
+    std::string str_at(const version_type& v) const {
+        std::string out;
+        seq_.visit_at(v, [&](std::span<const char32_t> s) {
+            for (const char32_t c : s) {
+                append_utf8(out, c);
+            }
+        });
+        return out;
+    }
+
     /// Returns: the underlying sequence of code points.
     const seq_t& as_sequence() const noexcept { return seq_; }
     std::size_t buffered() const noexcept { return seq_.buffered(); }
@@ -116,6 +143,8 @@ public:
     std::vector<op> erase(std::size_t pos, std::size_t count) { return seq_.erase(pos, count); }
     /// Effects, Returns, Throws: as sequence::apply.
     bool apply(const op& o) { return seq_.apply(o); }
+    /// Effects, Throws: as sequence::merge (strong for invalid ops).
+    void merge(const delta_type& d) { seq_.merge(d); }
 
     /// Returns: `text` decoded to code points.
     /// Throws: crdt::error(invalid_utf8) with the offset of the bad byte.

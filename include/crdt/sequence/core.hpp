@@ -14,7 +14,11 @@
 // relabelled (O(n), rare: keys are spread evenly then).
 //
 // Elements are stored once, in an arena indexed by LV (delete LVs hold a
-// value-initialized placeholder), so runs own no memory.
+// value-initialized placeholder), so runs own no memory. Deletes are kept
+// both ways: per insert LV its first delete (plus a multimap of concurrent
+// further ones), and per delete LV its target in a run-length table (spans
+// of ascending or descending targets), from which for_each_op rebuilds the
+// ops of an LV range with their origins and targets (deltas).
 //
 // Complexity (n runs): local insert/erase at a position O(log n) plus one
 // seek per run touched; remote ops O(log n) plus O(g log n) for g runs
@@ -402,12 +406,15 @@ public:
         return out;
     }
 
-    /// Returns: the heap bytes held (nodes of both trees, the element arena
-    ///   and the id tables, by capacity). Complexity: O(n / B).
+    /// Returns: the heap bytes held (nodes of both trees, the element arena,
+    ///   the id tables and the delete tables, by capacity; the multimap of
+    ///   concurrent extra deletes is not counted). Complexity: O(n / B).
     std::size_t memory_bytes() const {
         std::size_t bytes = tree_.statistics().bytes + index_.tree().statistics().bytes;
         bytes += content_.capacity() * sizeof(T) + inserts_.capacity();
         bytes += lv_spans_.capacity() * sizeof(lv_span) + agents_.capacity() * sizeof(agent_rec);
+        bytes += first_delete_.capacity() * sizeof(lv_t);
+        bytes += delete_spans_.capacity() * sizeof(delete_span);
         for (const agent_rec& a : agents_) {
             bytes += a.spans.capacity() * sizeof(agent_span);
         }
@@ -728,6 +735,20 @@ private:
         std::uint32_t agent;
         std::uint64_t seq;
     };
+    /// Deletes [del, del + size()) of the elements target, target +- 1, ...
+    /// (descending for backspaces: one span for a run of them).
+    struct delete_span {
+        static constexpr lv_t down_bit = lv_t{1} << 31;
+        static constexpr lv_t max_len = down_bit - 1;
+        lv_t del;    ///< first delete LV
+        lv_t target; ///< the element it deletes
+        lv_t bits;   ///< length, and down_bit when the targets descend
+        lv_t size() const noexcept { return bits & max_len; }
+        bool down() const noexcept { return (bits & down_bit) != 0; }
+        lv_t target_of(lv_t d) const noexcept {
+            return down() ? target - (d - del) : target + (d - del);
+        }
+    };
     struct agent_rec {
         Replica name;
         std::vector<agent_span> spans;
@@ -903,6 +924,30 @@ public:
                 extra_deletes_.emplace(t, d);
             }
         }
+        CRDT_ASSERT(delete_spans_.empty() ||
+                    delete_spans_.back().del + delete_spans_.back().size() <= del);
+        for (std::size_t done = 0; done < k;) {
+            const lv_t d = del + static_cast<lv_t>(done);
+            const lv_t t = target + static_cast<lv_t>(done);
+            const auto n = static_cast<lv_t>(std::min<std::size_t>(k - done, delete_span::max_len));
+            delete_span* last = delete_spans_.empty() ? nullptr : &delete_spans_.back();
+            const lv_t len = last ? last->size() : 0;
+            if (last && last->del + len == d && len + n <= delete_span::max_len) {
+                if (!last->down() && last->target + len == t) {
+                    last->bits += n; // ascending
+                    done += n;
+                    continue;
+                }
+                if ((last->down() || len == 1) && n == 1 && last->target >= len &&
+                    last->target - len == t) {
+                    last->bits = (len + 1) | delete_span::down_bit; // a backspace
+                    done += 1;
+                    continue;
+                }
+            }
+            delete_spans_.push_back({d, t, n});
+            done += n;
+        }
         const lv_t last_del = del + static_cast<lv_t>(k) - 1;
         for (lv_t t = target; t < target + k;) {
             const auto key = order_of(t).first;
@@ -947,6 +992,65 @@ public:
             const std::uint64_t n = std::min<std::uint64_t>(sp.len, end - sp.seq);
             out(sp.lv, static_cast<lv_t>(sp.lv + n));
         }
+    }
+
+    /// Effects: calls, in LV order, for the ops with LVs in [lo, hi) cut into
+    ///   maximal spans that are one op each (one agent, consecutive seqs):
+    ///   on_insert(lv, n, origin_left, origin_right) for the inserts [lv, lv +
+    ///   n), the first after origin_left, each next after the previous one,
+    ///   all before origin_right (the origins they were inserted with; no_lv
+    ///   for the start / end), and on_erase(lv, n, target) for the deletes
+    ///   [lv, lv + n) of the elements [target, target + n) (consecutive ids).
+    /// Requires: lo <= hi <= op_count().
+    /// Complexity: O(B log n) per span.
+    template <class OnInsert, class OnErase>
+    void for_each_op(lv_t lo, lv_t hi, OnInsert on_insert, OnErase on_erase) const {
+        lv_t lv = lo;
+        while (lv < hi) {
+            const lv_t lim = std::min(hi, id_span_end(lv));
+            if (inserts_[lv] != 0) {
+                run r = run_of(lv);
+                const lv_t left = lv == r.lv ? r.origin_left : lv - 1;
+                const lv_t right = r.origin_right;
+                lv_t end = std::min<lv_t>(lim, r.lv + r.len);
+                // Runs split after insertion continue the same op.
+                while (end < lim && inserts_[end] != 0) {
+                    r = run_of(end);
+                    if (r.lv != end || r.origin_left != end - 1 || r.origin_right != right) {
+                        break;
+                    }
+                    end = std::min<lv_t>(lim, r.lv + r.len);
+                }
+                on_insert(lv, end - lv, left, right);
+                lv = end;
+            } else {
+                const auto it =
+                    std::upper_bound(delete_spans_.begin(), delete_spans_.end(), lv,
+                                     [](lv_t x, const delete_span& d) { return x < d.del; });
+                CRDT_ASSERT(it != delete_spans_.begin());
+                const delete_span& d = *(it - 1);
+                const lv_t target = d.target_of(lv);
+                // Targets must be consecutive ids too (one id span); the
+                // deletes of descending targets are one op each.
+                const lv_t n =
+                    d.down()
+                        ? 1
+                        : std::min({lim - lv, d.del + d.size() - lv, id_span_end(target) - target});
+                on_erase(lv, n, target);
+                lv += n;
+            }
+        }
+    }
+
+    /// Returns: the run holding the inserted element `lv`.
+    run run_of(lv_t lv) const { return run_at_key(order_of(lv).first); }
+
+    /// Returns: one past the last LV of the id span holding `lv` (the LVs
+    ///   after `lv` with consecutive seqs of its agent).
+    lv_t id_span_end(lv_t lv) const {
+        auto it = std::upper_bound(lv_spans_.begin(), lv_spans_.end(), lv,
+                                   [](lv_t l, const lv_span& x) { return l < x.lv; });
+        return it == lv_spans_.end() ? static_cast<lv_t>(content_.size()) : it->lv;
     }
 
     /// The visibility classifier of research/zed-sumtree.md 5.8 for version v.
@@ -1155,6 +1259,7 @@ private:
     std::uint64_t exhausted_at_ = 0;          ///< the key after which between() found no room
     std::vector<lv_t> first_delete_;          ///< insert LV -> its first delete (no_lv: none)
     std::multimap<lv_t, lv_t> extra_deletes_; ///< insert LV -> further (concurrent) deletes
+    std::vector<delete_span> delete_spans_;   ///< delete LV -> target, run-length, by LV
 };
 
 } // namespace detail::seq
