@@ -1,6 +1,7 @@
 // crdt/crdt.hpp -- umbrella header: everything in crdt that needs no extra
 // library. For users only; crdt's own headers never include it.
-// (crdt/storage/sqlite_storage.hpp needs the crdt::sqlite target: include it
+// (crdt/storage/sqlite_storage.hpp needs the crdt::sqlite target, and
+// crdt/transport/tcp_transport.hpp pulls in Boost.Asio: include them
 // yourself.)
 #pragma once
 
@@ -37,5 +38,12 @@
 #include <crdt/storage/key.hpp>
 #include <crdt/storage/log_storage.hpp>
 #include <crdt/storage/memory_storage.hpp>
+#include <crdt/store/replica.hpp>
+#include <crdt/sync/concepts.hpp>
+#include <crdt/sync/message.hpp>
+#include <crdt/sync/session.hpp>
 #include <crdt/text.hpp>
+#include <crdt/transport/concepts.hpp>
+#include <crdt/transport/folder_transport.hpp>
+#include <crdt/transport/loopback.hpp>
 #include <crdt/value.hpp>
