@@ -46,4 +46,5 @@
 #include <crdt/transport/concepts.hpp>
 #include <crdt/transport/folder_transport.hpp>
 #include <crdt/transport/loopback.hpp>
+#include <crdt/transport/mux.hpp>
 #include <crdt/value.hpp>
