@@ -11,15 +11,19 @@
 //
 // They edit at the same time -- all three set "dinner", each to something
 // else -- and end up with the same list: crdt::lww_map keeps, per key, the
-// write with the largest (Lamport time, replica id). Each replica prints its
-// final list; this process (which only starts, kills and watches the others)
-// checks that the three lists are identical and exits 0 only then.
+// write with the largest (Lamport time, replica id). They also each append a
+// line to a shared note (crdt::text, a second document on the same
+// connection) at the same moment. Each replica prints its final list and
+// note; this process (which only starts, kills and watches the others)
+// checks that the three copies are identical and exits 0 only then.
 //
 // Run it with no arguments. It finishes in a second or two, removes its
 // temporary directory, and gives up (killing what is left) after 30 s.
 #include <crdt/lww_map.hpp>
 #include <crdt/storage/file_storage.hpp>
 #include <crdt/store/replica.hpp>
+#include <crdt/text.hpp>
+#include <crdt/transport/mux.hpp>
 #include <crdt/transport/tcp_transport.hpp>
 
 #include <algorithm>
@@ -59,11 +63,31 @@ struct demo_policy : crdt::replica_defaults {
     static constexpr std::chrono::milliseconds tick_interval{25};
 };
 
+// A second document, a shared text note, travels over the same TCP
+// connection: a transport_mux gives each document a channel of its own.
+using note_text = crdt::text;
+using channel = crdt::transport_mux<crdt::tcp_transport>::channel;
+
 // One replica of the list: its value, its storage (a directory of files,
 // crash-safe) and its network (TCP). change() saves an edit before it tells
 // any peer; poll() exchanges what the peers lack.
-using replica =
-    crdt::store::replica<grocery_list, crdt::file_storage, crdt::tcp_transport, demo_policy>;
+using replica = crdt::store::replica<grocery_list, crdt::file_storage, channel, demo_policy>;
+using note_replica = crdt::store::replica<note_text, crdt::file_storage, channel, demo_policy>;
+
+// The line each replica adds to the note (carol adds a second one after her
+// restart). A text's version counts characters, so the note has every line
+// once its version has each author's characters.
+std::string line_of(const std::string& name, bool restarted) {
+    return restarted ? name + " is back\n" : name + " was here\n";
+}
+bool has_every_line(const note_replica& note) {
+    const auto v = note.version();
+    auto chars = [](const std::string& s) { return static_cast<std::uint64_t>(s.size()); };
+    return v.get(crdt::agent_id("alice")) >= chars(line_of("alice", false)) &&
+           v.get(crdt::agent_id("bob")) >= chars(line_of("bob", false)) &&
+           v.get(crdt::agent_id("carol")) >=
+               chars(line_of("carol", false)) + chars(line_of("carol", true));
+}
 
 // Every replica needs its own id; the id also breaks ties between writes
 // made at the same Lamport time (the larger id wins).
@@ -109,6 +133,16 @@ std::string to_text(const grocery_list& list) {
     return out;
 }
 
+// The note as "note |" lines.
+std::string note_to_text(const note_text& note) {
+    std::istringstream in(note.str());
+    std::string out;
+    for (std::string line; std::getline(in, line);) {
+        out += "note | " + line + "\n";
+    }
+    return out;
+}
+
 // Every line of `text`, prefixed with "name: ".
 std::string prefixed(const std::string& name, const std::string& text) {
     std::istringstream in(text);
@@ -133,7 +167,7 @@ struct replica_args {
 
 // Polls the network until `done()` holds. Returns false after `deadline`.
 template <class Done>
-bool sync_until(replica& list, crdt::tcp_transport& net,
+bool sync_until(replica& list, note_replica& note, crdt::tcp_transport& net,
                 std::chrono::steady_clock::time_point deadline, Done done) {
     while (!done()) {
         if (std::chrono::steady_clock::now() > deadline) {
@@ -141,6 +175,7 @@ bool sync_until(replica& list, crdt::tcp_transport& net,
         }
         net.wait(10ms); // sleep until bytes arrive (or 10 ms pass)
         list.poll();    // handle them: merge, save, acknowledge, retransmit
+        note.poll();
     }
     return true;
 }
@@ -166,14 +201,20 @@ int run_replica(const replica_args& a) {
         net.connect("127.0.0.1", a.port);
     }
 
-    // 3. The replica: it loads whatever the storage holds (nothing on a first
-    //    start) and syncs document "groceries" with its peers.
-    replica list(storage, net, "groceries", id_of(a.name));
+    // 3. The replicas: each loads whatever the storage holds (nothing on a
+    //    first start) and syncs its document with the peers, both over the
+    //    one connection.
+    crdt::transport_mux documents(net);
+    replica list(storage, documents.open("groceries"), "groceries", id_of(a.name));
+    note_replica note(storage, documents.open("note"), "note", crdt::agent_id(a.name));
 
     // 4. The edits. Each change() returns once the edit is on disk.
     auto set = [&](const std::string& item, const std::string& what) {
         list.change([&](grocery_list& m) { return m.set(item, what); });
     };
+    // Everyone appends a line to the note at the same moment: the text CRDT
+    // keeps each line whole (concurrent inserts never interleave).
+    note.change([&](note_text& t) { return t.insert(t.size(), line_of(a.name, a.restarted)); });
     if (a.name == "alice") {
         set("milk", "2 liters");
         set("dinner", "pizza");
@@ -182,7 +223,7 @@ int run_replica(const replica_args& a) {
         set("dinner", "sushi");
         // bob waits for alice's milk, then changes it: a write made after
         // seeing another one always wins over it, whatever the replica ids.
-        if (!sync_until(list, net, deadline, [&] {
+        if (!sync_until(list, note, net, deadline, [&] {
                 return list.read([](const grocery_list& m) { return m.contains("milk"); });
             })) {
             return 2;
@@ -202,15 +243,17 @@ int run_replica(const replica_args& a) {
     //    acknowledged everything it has (settled()), and its last bytes are
     //    on the wire. A replica that exits after that leaves the others'
     //    peer lists (a TCP disconnect), so nobody waits for it.
-    if (!sync_until(list, net, deadline, [&] {
-            return has_every_edit(list) && list.settled() && net.unsent_bytes() == 0;
+    if (!sync_until(list, note, net, deadline, [&] {
+            return has_every_edit(list) && has_every_line(note) && list.settled() &&
+                   note.settled() && net.unsent_bytes() == 0;
         })) {
         say(a.name + ": gave up waiting for the others\n");
         return 2;
     }
 
-    // 6. Print the final list, and leave a copy for the parent to compare.
-    const std::string text = list.read(to_text);
+    // 6. Print the final list and note, and leave a copy for the parent to
+    //    compare.
+    const std::string text = list.read(to_text) + note.read(note_to_text);
     say(prefixed(a.name, text));
     std::ofstream(a.dir / (a.name + ".txt")) << text;
     return 0;
@@ -311,6 +354,7 @@ bool run_demo(const fs::path& dir, std::vector<child>& children) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     say("crdt demo: a grocery list shared by three processes\n"
         "  value    crdt::lww_map<std::string, std::string> (last writer wins, per key)\n"
+        "  note     crdt::text (a second document on the same connection)\n"
         "  storage  crdt::file_storage, one directory per replica under " +
         dir.string() +
         "\n"
@@ -380,6 +424,12 @@ bool run_demo(const fs::path& dir, std::vector<child>& children) {
     }
     if (alice.find("milk = oat milk\n") != std::string::npos) {
         say("    - milk = oat milk: bob wrote it after seeing alice's milk, so it wins\n");
+    }
+    if (alice.find("note | carol is back\n") != std::string::npos) {
+        say("    - the note: three lines typed at the same moment at the same place\n"
+            "      (the end), each kept whole and in one order everywhere; carol's\n"
+            "      line after her restart too. The note is a second document\n"
+            "      (crdt::text) on the same TCP connection (crdt::transport_mux).\n");
     }
     if (alice.find("coffee = beans\n") != std::string::npos) {
         say("    - coffee = beans: carol's edit after her restart reached everyone\n");
