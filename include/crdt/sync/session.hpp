@@ -8,8 +8,8 @@
 // delta arrives, an `apply` callable `bool(delta_t<T>&& delta, const version_type*
 // base)` that merges the delta into the state and makes it durable (`base`:
 // the version the delta needs, nullptr for a mutator delta; false: it was
-// rejected, and `apply` has reported why). crdt::replica (crdt/store/replica.hpp) is the usual
-// host; tests drive sessions directly.
+// rejected, and `apply` has reported why). crdt::store::replica
+// (crdt/store/replica.hpp) is the usual host; tests drive sessions directly.
 //
 // The protocol, per peer (it assumes messages are lost, duplicated,
 // reordered and delayed, and that peers restart):
@@ -25,12 +25,15 @@
 //     the sender's retransmission recovers it).
 //   * tick(): after `retransmit_ticks` ticks without progress, a peer whose
 //     acknowledged version lacks something we have gets delta_since(that
-//     version); a peer never heard from gets hello(reply requested). Each
-//     further attempt without progress waits twice as long (up to 64 times
-//     `retransmit_ticks`), so a large delta still in flight is not resent
-//     over and over.
-//     Acknowledged versions only grow within a session, so a resumed
-//     session never resends what was acknowledged.
+//     version); a peer never heard from gets hello(reply requested). A
+//     delta of k parts is not retransmitted before about k periods, and
+//     each further attempt without progress waits twice as long (up to 64
+//     times `retransmit_ticks`), so a large delta still in flight is not
+//     resent over and over. Acknowledged versions only grow within a
+//     session, so a resumed session never resends what was acknowledged.
+//   * every delta carries its sender's version, and after each batch of
+//     received deltas (flush()) every peer hears our new version, so no
+//     peer resends what we already have.
 //   * deltas above `max_part_bytes` travel in parts and are reassembled
 //     (bounded by `max_delta_bytes` and `max_partial_transfers`).
 //   * a duplicate of a delta already applied is rejected (errc::replayed)
