@@ -77,6 +77,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipe_io.hpp"
+
 namespace {
 
 using map_t = crdt::lww_map<std::string, std::string>;
@@ -357,37 +359,8 @@ void bm_replica(benchmark::State& state, std::size_t n) {
 // only its own replica, waiting on its transport when idle, so A keeps
 // ticking while B decodes and merges -- as between two real processes.
 
-bool write_all(int fd, const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return false;
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
-bool read_all(int fd, void* data, std::size_t n) {
-    auto* p = static_cast<char*>(data);
-    while (n > 0) {
-        const ssize_t r = ::read(fd, p, n);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return false;
-        }
-        p += r;
-        n -= static_cast<std::size_t>(r);
-    }
-    return true;
-}
+using crdt_bench::read_all;
+using crdt_bench::write_all;
 
 struct holder_report {
     std::uint64_t bytes_out = 0;
