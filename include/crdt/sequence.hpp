@@ -265,12 +265,22 @@ public:
                     }
                 });
         };
-        lv_t lo = 0;
-        for (const auto& [first, last] : have.intervals()) {
-            emit(lo, first);
-            lo = last;
+        // The applied LVs minus `have` (both sorted, disjoint intervals).
+        auto h = have.intervals().begin();
+        const auto h_end = have.intervals().end();
+        for (auto [lo, hi] : engine_.applied().intervals()) {
+            while (lo < hi) {
+                while (h != h_end && h->second <= lo) {
+                    ++h;
+                }
+                if (h == h_end || h->first >= hi) {
+                    emit(lo, hi);
+                    break;
+                }
+                emit(lo, std::max(lo, h->first));
+                lo = std::min(hi, h->second);
+            }
         }
-        emit(lo, static_cast<lv_t>(engine_.op_count()));
         return out;
     }
 
@@ -313,6 +323,64 @@ public:
         }
     }
 
+    // ---- branches --------------------------------------------------------------
+
+    /// Returns: a branch of this document: the same elements, version and
+    ///   buffered ops, edited as `self` from now on. Both share one op store
+    ///   (elements, ids, deletes): neither copies the history, and merge()
+    ///   between them applies ops by id without copying elements into the
+    ///   store again. Edits on either branch never change the other.
+    /// Throws: crdt::error(invalid_value) if `self` has made ops in this
+    ///   document that this branch has not applied. A branch may edit as a
+    ///   replica only while it holds every op that replica made (on any
+    ///   branch): two branches editing as one replica would give two ops one
+    ///   id, so the second one's edit throws (see insert()).
+    /// Complexity: O(1) for the history (the run tree and its index are
+    ///   persistent), O(replicas + buffered ops) for the rest.
+    /// Thread safety: branches of one document share mutable state; use
+    ///   them from one thread at a time (a copy made with the copy
+    ///   constructor shares nothing).
+    sequence fork(replica_type self) const {
+        sequence out(std::move(self), engine_.branch());
+        out.check_own_replica("sequence::fork");
+        out.pending_ = pending_;
+        return out;
+    }
+    /// Returns: a branch of this document as it was at version `v` (ops of
+    ///   `v` not applied here are ignored; buffered ops are not carried),
+    ///   edited as `self`: content() equals content_at(v), version() is
+    ///   `v` restricted to the ops applied here, and local positions resolve
+    ///   against that content. Shares the op store as fork() does.
+    /// Throws: crdt::error(invalid_value) if `self` has made ops in this
+    ///   document that are not in `v` (see fork), or if `v` is not causally
+    ///   closed (it holds an op but not
+    ///   an op it depends on; every version() ever returned is closed).
+    /// Complexity: O(n + e log k) for n runs and e elements at `v` (the run
+    ///   tree is rebuilt bottom-up from this one, no op is replayed); O(1)
+    ///   when v is this document's version (it is then fork(self)).
+    sequence fork_at(const version_type& v, replica_type self) const {
+        sequence out(std::move(self),
+                     v == version() ? engine_.branch() : engine_.branch_at(to_lvs(v)));
+        out.check_own_replica("sequence::fork_at");
+        return out;
+    }
+    /// Effects: applies every op `other` has applied that this one has not
+    ///   (other's buffered ops excluded): merge(other.delta_since(version())).
+    ///   `other` may be a branch of this document (fork) or any replica of
+    ///   it; merging is idempotent and commutative like merge(delta).
+    /// Throws: as merge(const delta_type&).
+    /// Complexity: as merge of the delta of k ops: O(k (log n + B)).
+    void merge(const sequence& other) {
+        if (&other != this) {
+            merge(other.delta_since(version()));
+        }
+    }
+    /// Returns: whether this and `other` are branches of one document (they
+    ///   share an op store).
+    bool shares_history(const sequence& other) const noexcept {
+        return engine_.shares_store(other.engine_);
+    }
+
     /// Effects: checks every internal invariant. Throws: std::logic_error.
     void verify() const { engine_.verify(); }
     /// Returns: the engine (for the text facade and tests).
@@ -328,10 +396,10 @@ public:
         if (values.empty()) {
             return std::nullopt;
         }
-        const std::uint32_t a = engine_.intern(self_);
+        const std::uint32_t a = own_agent();
         const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
-        const lv_t lv = engine_.allocate(a, seq, values.size(), true);
-        const auto [left, right] = engine_.local_insert(pos, lv, values.data(), values.size());
+        const lv_t lv = engine_.acquire(a, seq, values.size(), true, values.data()).lv;
+        const auto [left, right] = engine_.local_insert(pos, lv, values.size());
         return op(insert_op{dot_type{self_, seq}, origin(left), origin(right),
                             std::vector<T>(values.begin(), values.end())});
     }
@@ -351,11 +419,11 @@ public:
                                   std::to_string(size()) + ")");
         }
         std::vector<op> out;
-        const std::uint32_t a = engine_.intern(self_);
+        const std::uint32_t a = own_agent();
         while (count > 0) {
             const auto [target, k] = engine_.local_erase_some(pos, count);
             const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
-            const lv_t del = engine_.allocate(a, seq, k, false);
+            const lv_t del = engine_.acquire(a, seq, k, false, nullptr).lv;
             engine_.record_deletes(del, target, k);
             out.push_back(erase_op{dot_type{self_, seq}, dot_of(target), k});
             count -= k;
@@ -389,6 +457,30 @@ public:
 private:
     enum class status { applied, duplicate, missing };
 
+    sequence(replica_type self, engine_t e) : self_(std::move(self)), engine_(std::move(e)) {}
+
+    /// Throws: crdt::error(invalid_value) naming `what` if another branch
+    ///   of this document has made ops as self_ that this branch has not
+    ///   applied (two branches editing as one replica would give two ops one
+    ///   id).
+    void check_own_replica(const char* what) const {
+        const auto a = engine_.find_agent(self_);
+        if (a && engine_.store_next_seq(*a, Policy::first_counter) !=
+                     engine_.next_seq(*a, Policy::first_counter)) {
+            throw crdt::error(errc::invalid_value,
+                              std::string(what) +
+                                  ": another branch of this document has edited as this "
+                                  "replica beyond this branch's version; give each branch "
+                                  "its own replica id");
+        }
+    }
+
+    /// Returns: the agent index of self_. Throws: as check_own_replica.
+    std::uint32_t own_agent() {
+        check_own_replica("sequence: local edit");
+        return engine_.intern(self_);
+    }
+
     static void throw_empty() {
         throw crdt::error(errc::invalid_value, "sequence::apply: empty op");
     }
@@ -420,7 +512,7 @@ private:
             }
         }
         set.normalize();
-        return set;
+        return set.intersect(engine_.applied());
     }
 
     dot_type dot_of(lv_t lv) const {
@@ -573,6 +665,15 @@ private:
                 a && id.counter + n <= engine_.next_seq(*a, Policy::first_counter)) {
                 continue; // applied already: ignored
             }
+            if (const auto a = engine_.find_agent(id.replica)) {
+                // The ids not applied here may be another branch's already.
+                const std::uint64_t from = std::max(id.counter, engine_.next_seq(*a, 0));
+                if (!engine_.store_kind_matches(*a, from, id.counter + n - from,
+                                                std::holds_alternative<insert_op>(d.ops[i]))) {
+                    fail(i, "an id is an insert on one branch of this document and a delete "
+                            "on another");
+                }
+            }
             if (const auto* ins = std::get_if<insert_op>(&d.ops[i])) {
                 if (ins->origin_left) {
                     if (ins->origin_left->counter < Policy::first_counter) {
@@ -631,9 +732,21 @@ private:
                 right = *r;
             }
             const std::uint32_t a = engine_.intern(ins->id.replica);
-            const lv_t lv = engine_.allocate(a, next, static_cast<std::size_t>(n - k), true);
-            engine_.remote_insert(lv, ins->content.data() + k, static_cast<std::size_t>(n - k),
-                                  *left, right);
+            if (!engine_.store_kind_matches(a, next, n - k, true)) {
+                throw crdt::error(errc::invalid_value,
+                                  "sequence::apply: an insert's id is a delete on another branch");
+            }
+            // Ids another branch applied keep their LVs, which need not be
+            // consecutive: the op is integrated piece by piece, each after
+            // the previous one (as the op's own elements are).
+            lv_t prev = *left;
+            for (std::uint64_t done = k; done < n;) {
+                const auto piece = engine_.acquire(a, s + done, static_cast<std::size_t>(n - done),
+                                                   true, ins->content.data() + done);
+                engine_.remote_insert(piece.lv, piece.n, prev, right);
+                prev = piece.lv + static_cast<lv_t>(piece.n) - 1;
+                done += piece.n;
+            }
             return status::applied;
         }
         const auto& del = std::get<erase_op>(o);
@@ -664,15 +777,23 @@ private:
             targets.push_back(*t);
         }
         const std::uint32_t a = engine_.intern(del.id.replica);
-        const lv_t first_del = engine_.allocate(a, next, targets.size(), false);
+        if (!engine_.store_kind_matches(a, next, targets.size(), false)) {
+            throw crdt::error(errc::invalid_value,
+                              "sequence::apply: an erase's id is an insert on another branch");
+        }
         for (std::size_t i = 0; i < targets.size();) {
-            std::size_t j = i + 1;
-            while (j < targets.size() && targets[j] == targets[j - 1] + 1) {
-                ++j;
+            const auto piece = engine_.acquire(a, next + i, targets.size() - i, false, nullptr);
+            for (std::size_t p = i; p < i + piece.n;) {
+                std::size_t q = p + 1;
+                while (q < i + piece.n && targets[q] == targets[q - 1] + 1) {
+                    ++q;
+                }
+                engine_.remote_erase(targets[p], q - p);
+                engine_.record_deletes(piece.lv + static_cast<lv_t>(p - i), targets[p], q - p,
+                                       piece.fresh);
+                p = q;
             }
-            engine_.remote_erase(targets[i], j - i);
-            engine_.record_deletes(first_del + static_cast<lv_t>(i), targets[i], j - i);
-            i = j;
+            i += piece.n;
         }
         return status::applied;
     }

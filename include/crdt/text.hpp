@@ -146,6 +146,20 @@ public:
     /// Effects, Throws: as sequence::merge (strong for invalid ops).
     void merge(const delta_type& d) { seq_.merge(d); }
 
+    // ---- branches --------------------------------------------------------------
+
+    /// Returns: a branch of this text edited as `self` (as sequence::fork:
+    ///   O(1), sharing one op store). Throws: as sequence::fork.
+    basic_text fork(replica_type self) const { return basic_text(seq_.fork(std::move(self))); }
+    /// Returns: a branch holding the text as it was at `v`, edited as `self`
+    ///   (as sequence::fork_at). Throws: as sequence::fork_at.
+    basic_text fork_at(const version_type& v, replica_type self) const {
+        return basic_text(seq_.fork_at(v, std::move(self)));
+    }
+    /// Effects: applies every op `other` has that this text lacks (as
+    ///   sequence::merge(const sequence&)). Throws: as sequence::merge.
+    void merge(const basic_text& other) { seq_.merge(other.seq_); }
+
     /// Returns: `text` decoded to code points.
     /// Throws: crdt::error(invalid_utf8) with the offset of the bad byte.
     static std::u32string decode(std::string_view text) {
@@ -168,6 +182,8 @@ public:
     }
 
 private:
+    explicit basic_text(seq_t s) : seq_(std::move(s)) {}
+
     static std::size_t sz(std::uint64_t v) noexcept { return static_cast<std::size_t>(v); }
     std::size_t conv(std::size_t x, unit from, unit to) const {
         return sz(seq_.engine().convert(x, from, to));

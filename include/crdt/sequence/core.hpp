@@ -231,6 +231,42 @@ public:
         }
         iv_.resize(out);
     }
+    /// Effects: adds [lo, hi) to a normalized set, keeping it normalized.
+    /// Complexity: O(1) when lo is at or after the start of the last
+    ///   interval (the common case: LVs grow), else O(k log k).
+    void insert(lv_t lo, lv_t hi) {
+        if (lo >= hi) {
+            return;
+        }
+        if (iv_.empty() || lo > iv_.back().second) {
+            iv_.emplace_back(lo, hi);
+        } else if (lo >= iv_.back().first) {
+            iv_.back().second = std::max(iv_.back().second, hi);
+        } else {
+            iv_.emplace_back(lo, hi);
+            normalize();
+        }
+    }
+    /// Returns: the LVs in both normalized sets. Complexity: O(k + m).
+    lv_set intersect(const lv_set& o) const {
+        lv_set out;
+        auto a = iv_.begin();
+        auto b = o.iv_.begin();
+        while (a != iv_.end() && b != o.iv_.end()) {
+            const lv_t lo = std::max(a->first, b->first);
+            const lv_t hi = std::min(a->second, b->second);
+            if (lo < hi) {
+                out.iv_.emplace_back(lo, hi);
+            }
+            if (a->second < b->second) {
+                ++a;
+            } else {
+                ++b;
+            }
+        }
+        return out;
+    }
+    bool empty() const noexcept { return iv_.empty(); }
     /// Returns: whether x is in the set.
     bool contains(lv_t x) const noexcept {
         const auto it = find(x);
@@ -306,93 +342,243 @@ public:
         friend bool operator==(const op_id&, const op_id&) = default;
     };
 
+    /// Effects: an empty document with its own op store.
     engine() = default;
+    /// Effects: a deep copy: the copy gets its own op store (a copy of this
+    ///   one), so editing either never affects the other.
+    engine(const engine& o)
+        : s_(std::make_shared<store>(*o.s_)), tree_(o.tree_), index_(o.index_),
+          exhausted_at_(o.exhausted_at_), next_(o.next_), applied_(o.applied_) {}
+    engine& operator=(const engine& o) {
+        if (this != &o) {
+            engine tmp(o);
+            *this = std::move(tmp);
+        }
+        return *this;
+    }
+    /// A moved-from engine may only be assigned to or destroyed.
+    engine(engine&&) noexcept = default;
+    engine& operator=(engine&&) noexcept = default;
+    ~engine() = default;
+
+    /// Returns: a branch of this engine sharing its op store: the same
+    ///   document state, edited independently from now on. Complexity: O(1)
+    ///   (the trees are persistent) plus the per-agent table.
+    engine branch() const {
+        engine e(shared_tag{}, s_);
+        e.tree_ = tree_;
+        e.index_ = index_;
+        e.exhausted_at_ = exhausted_at_;
+        e.next_ = next_;
+        e.applied_ = applied_;
+        return e;
+    }
+    /// Returns: a branch of this engine's op store holding exactly the ops
+    ///   of `v`: this branch's runs cut to the elements inserted in `v`, each
+    ///   deleted iff a delete in `v` targets it, with fresh evenly spaced
+    ///   keys, built bottom-up.
+    /// Requires: v is normalized and a subset of applied().
+    /// Throws: crdt::error(invalid_value) if `v` is not causally closed (an
+    ///   insert whose origin, or a delete whose target, is not in `v`).
+    /// Complexity: O(n + e log k) for n runs and e elements of v, plus O(d
+    ///   log k) for the deletes of v.
+    engine branch_at(const lv_set& v) const {
+        const auto not_closed = [](const char* what) {
+            throw crdt::error(errc::invalid_value,
+                              std::string("sequence::fork_at: the version is not causally "
+                                          "closed: ") +
+                                  what + " is not in it");
+        };
+        for (const delete_span& d : s_->delete_spans) {
+            for (lv_t x = d.del; x < d.del + d.size(); ++x) {
+                if (v.contains(x) && !v.contains(d.target_of(x))) {
+                    not_closed("the target of one of its deletes");
+                }
+            }
+        }
+        std::vector<run> runs;
+        runs.reserve(static_cast<std::size_t>(tree_.summary().runs));
+        tree_.for_each([&](const run& r) {
+            const lv_t end = r.lv + r.len;
+            for (lv_t i = r.lv; i < end;) {
+                if (!v.contains(i)) {
+                    ++i;
+                    continue;
+                }
+                const bool del = !visible_at(i, v);
+                lv_t j = i + 1;
+                while (j < end && v.contains(j) && visible_at(j, v) != del) {
+                    ++j;
+                }
+                run piece = r;
+                piece.lv = i;
+                piece.len = j - i;
+                piece.origin_left = i == r.lv ? r.origin_left : i - 1;
+                if ((piece.origin_left != no_lv && !v.contains(piece.origin_left)) ||
+                    (piece.origin_right != no_lv && !v.contains(piece.origin_right))) {
+                    not_closed("the origin of one of its inserts");
+                }
+                piece.deleted = del ? 1 : 0;
+                piece.m = measure(piece.lv, piece.len);
+                set_witness(piece);
+                runs.push_back(piece);
+                i = j;
+            }
+        });
+        engine e(shared_tag{}, s_);
+        const std::uint64_t spacing =
+            std::min<std::uint64_t>(std::uint64_t{1} << 32, key_max / (runs.size() + 1));
+        std::vector<std::pair<lv_t, std::uint64_t>> keys;
+        keys.reserve(runs.size());
+        for (std::size_t k = 0; k < runs.size(); ++k) {
+            runs[k].key = spacing * (k + 1);
+            keys.emplace_back(runs[k].lv, runs[k].key);
+        }
+        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a > b; });
+        e.index_.insert_range(keys);
+        e.tree_ = run_tree::build(runs.begin(), runs.end());
+        e.applied_ = v;
+        e.next_.assign(s_->agents.size(), 0);
+        for (std::uint32_t a = 0; a < s_->agents.size(); ++a) {
+            for (const agent_span& sp : s_->agents[a].spans) {
+                if (!v.contains(sp.lv)) {
+                    break;
+                }
+                lv_t end = sp.lv;
+                while (end < sp.lv + sp.len && v.contains(end)) {
+                    ++end; // a prefix of the span (v is causally closed)
+                }
+                e.next_[a] = sp.seq + (end - sp.lv);
+                if (end < sp.lv + sp.len) {
+                    break;
+                }
+            }
+        }
+        return e;
+    }
+
+    /// Returns: whether this engine and `o` are branches of one op store.
+    bool shares_store(const engine& o) const noexcept { return s_ == o.s_; }
 
     // ---- ids -------------------------------------------------------------
 
     /// Returns: the agent index of `a`, interning it.
     std::uint32_t intern(const Replica& a) {
-        const auto it = agent_index_.find(a);
-        if (it != agent_index_.end()) {
+        const auto it = s_->agent_index.find(a);
+        if (it != s_->agent_index.end()) {
             return it->second;
         }
-        const auto idx = static_cast<std::uint32_t>(agents_.size());
-        agents_.push_back({a, {}});
-        agent_index_.emplace(a, idx);
+        const auto idx = static_cast<std::uint32_t>(s_->agents.size());
+        s_->agents.push_back({a, {}});
+        s_->agent_index.emplace(a, idx);
         return idx;
     }
     /// Returns: the agent index of `a`, or nullopt.
     std::optional<std::uint32_t> find_agent(const Replica& a) const {
-        const auto it = agent_index_.find(a);
-        return it == agent_index_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+        const auto it = s_->agent_index.find(a);
+        return it == s_->agent_index.end() ? std::nullopt
+                                           : std::optional<std::uint32_t>(it->second);
     }
-    /// Returns: one more than the largest seq known of agent `a` (first if none).
+    /// Returns: one more than the largest seq of agent `a` applied on this
+    ///   branch (`first` if none).
     std::uint64_t next_seq(std::uint32_t a, std::uint64_t first) const {
-        const auto& spans = agents_[a].spans;
+        return a < next_.size() && next_[a] != 0 ? next_[a] : first;
+    }
+    /// Returns: one more than the largest seq of agent `a` in the op store
+    ///   (on any branch; `first` if none).
+    std::uint64_t store_next_seq(std::uint32_t a, std::uint64_t first) const {
+        const auto& spans = s_->agents[a].spans;
         return spans.empty() ? first : spans.back().seq + spans.back().len;
     }
-    /// Returns: the LV of (agent a, seq), or no_lv if unknown.
+    /// Returns: the LV of (agent a, seq) if applied on this branch, else no_lv.
     lv_t lv_of(std::uint32_t a, std::uint64_t seq) const {
-        const auto& spans = agents_[a].spans;
-        auto it = std::upper_bound(spans.begin(), spans.end(), seq,
-                                   [](std::uint64_t s, const agent_span& x) { return s < x.seq; });
-        if (it == spans.begin()) {
+        if (seq >= next_seq(a, 0)) {
             return no_lv;
         }
-        --it;
-        if (seq >= it->seq + it->len) {
-            return no_lv;
-        }
-        return static_cast<lv_t>(it->lv + (seq - it->seq));
+        return store_lv_of(a, seq);
     }
     /// Returns: the id of `lv` as (agent index, seq).
     std::pair<std::uint32_t, std::uint64_t> id_of(lv_t lv) const {
-        auto it = std::upper_bound(lv_spans_.begin(), lv_spans_.end(), lv,
+        const auto& lvs = s_->lv_spans;
+        auto it = std::upper_bound(lvs.begin(), lvs.end(), lv,
                                    [](lv_t l, const lv_span& x) { return l < x.lv; });
-        CRDT_ASSERT(it != lv_spans_.begin());
+        CRDT_ASSERT(it != lvs.begin());
         --it;
         return {it->agent, it->seq + (lv - it->lv)};
     }
-    const Replica& agent_name(std::uint32_t a) const { return agents_[a].name; }
-    std::size_t agent_count() const noexcept { return agents_.size(); }
+    const Replica& agent_name(std::uint32_t a) const { return s_->agents[a].name; }
+    std::size_t agent_count() const noexcept { return s_->agents.size(); }
     /// Returns: whether `lv` is an insert.
-    bool is_insert(lv_t lv) const { return inserts_[lv] != 0; }
-    /// Returns: the number of LVs (ops) known.
-    std::size_t op_count() const noexcept { return content_.size(); }
+    bool is_insert(lv_t lv) const { return s_->inserts[lv] != 0; }
+    /// Returns: the number of LVs (ops) in the op store (every branch's).
+    std::size_t op_count() const noexcept { return s_->content.size(); }
+    /// Returns: the LVs applied on this branch.
+    const lv_set& applied() const noexcept { return applied_; }
 
-    /// Effects: allocates `n` LVs for agent `a`, seqs [seq, seq + n).
-    /// Requires: seq == next_seq(a, ...). Returns: the first LV.
-    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
+    /// Returns: whether the ids (a, seq + k), k < n, that the op store holds
+    ///   already are all inserts (insert) or all deletes (!insert).
+    bool store_kind_matches(std::uint32_t a, std::uint64_t seq, std::uint64_t n,
+                            bool insert) const {
+        const std::uint64_t end = std::min(seq + n, store_next_seq(a, seq));
+        for (std::uint64_t c = seq; c < end; ++c) {
+            if ((s_->inserts[store_lv_of(a, c)] != 0) != insert) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// A span of LVs acquire() gave.
+    struct lv_run {
+        lv_t lv;       ///< first LV
+        std::size_t n; ///< how many (consecutive LVs)
+        bool fresh;    ///< new in the op store (else another branch's)
+    };
+
+    /// Effects: makes the first ids (a, seq), (a, seq + 1), ... applied on
+    ///   this branch: the ones the op store holds already (another branch
+    ///   applied them) keep their LVs, the others get new LVs, with the
+    ///   elements `values` (inserts; nullptr for deletes) stored.
+    /// Returns: the LVs of the first m <= n ids (consecutive LVs).
+    /// Requires: seq == next_seq(a, seq); the kinds match
+    ///   (store_kind_matches).
+    /// Throws: crdt::error(counter_overflow) past 2^32 - 2 ops.
+    lv_run acquire(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert,
+                   const T* values) {
         if (n == 0) {
             throw crdt::error(errc::invalid_value, "sequence: empty op");
         }
-        if (content_.size() + n >= no_lv) {
-            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
-        }
-        const auto lv = static_cast<lv_t>(content_.size());
-        auto& spans = agents_[a].spans;
-        if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
-            spans.back().lv + spans.back().len == lv) {
-            spans.back().len += n;
+        CRDT_ASSERT(seq == next_seq(a, seq));
+        const std::uint64_t known = store_next_seq(a, seq);
+        lv_run out{0, n, seq >= known};
+        if (!out.fresh) {
+            const auto& spans = s_->agents[a].spans;
+            auto it =
+                std::upper_bound(spans.begin(), spans.end(), seq,
+                                 [](std::uint64_t x, const agent_span& sp) { return x < sp.seq; });
+            --it;
+            out.lv = static_cast<lv_t>(it->lv + (seq - it->seq));
+            out.n = static_cast<std::size_t>(std::min<std::uint64_t>(n, it->seq + it->len - seq));
         } else {
-            spans.push_back({seq, lv, n});
+            CRDT_ASSERT(seq == known);
+            out.lv = allocate(a, seq, n, insert);
+            if (values != nullptr) {
+                std::copy(values, values + n, s_->content.begin() + out.lv);
+            }
         }
-        if (!lv_spans_.empty() && lv_spans_.back().agent == a &&
-            lv_spans_.back().seq + (lv - lv_spans_.back().lv) == seq) {
-            // contiguous continuation of the same agent
-        } else {
-            lv_spans_.push_back({lv, a, seq});
+        if (next_.size() <= a) {
+            next_.resize(s_->agents.size(), 0);
         }
-        content_.resize(content_.size() + n);
-        inserts_.resize(inserts_.size() + n, insert ? 1 : 0);
-        return lv;
+        next_[a] = seq + out.n;
+        applied_.insert(out.lv, out.lv + static_cast<lv_t>(out.n));
+        return out;
     }
 
     // ---- queries -----------------------------------------------------------
 
     const run_tree& tree() const noexcept { return tree_; }
     const run_summary& summary() const noexcept { return tree_.summary(); }
-    const T* data(lv_t lv) const noexcept { return content_.data() + lv; }
+    const T* data(lv_t lv) const noexcept { return s_->content.data() + lv; }
 
     /// Returns: the visible elements in document order.
     std::vector<T> content() const {
@@ -400,7 +586,8 @@ public:
         out.reserve(static_cast<std::size_t>(tree_.summary().chars));
         tree_.for_each([&](const run& r) {
             if (r.deleted == 0) {
-                out.insert(out.end(), content_.begin() + r.lv, content_.begin() + r.lv + r.len);
+                out.insert(out.end(), s_->content.begin() + r.lv,
+                           s_->content.begin() + r.lv + r.len);
             }
         });
         return out;
@@ -408,16 +595,20 @@ public:
 
     /// Returns: the heap bytes held (nodes of both trees, the element arena,
     ///   the id tables and the delete tables, by capacity; the multimap of
-    ///   concurrent extra deletes is not counted). Complexity: O(n / B).
+    ///   concurrent extra deletes is not counted). The op store is counted
+    ///   whole although branches share it. Complexity: O(n / B).
     std::size_t memory_bytes() const {
         std::size_t bytes = tree_.statistics().bytes + index_.tree().statistics().bytes;
-        bytes += content_.capacity() * sizeof(T) + inserts_.capacity();
-        bytes += lv_spans_.capacity() * sizeof(lv_span) + agents_.capacity() * sizeof(agent_rec);
-        bytes += first_delete_.capacity() * sizeof(lv_t);
-        bytes += delete_spans_.capacity() * sizeof(delete_span);
-        for (const agent_rec& a : agents_) {
+        bytes += s_->content.capacity() * sizeof(T) + s_->inserts.capacity();
+        bytes +=
+            s_->lv_spans.capacity() * sizeof(lv_span) + s_->agents.capacity() * sizeof(agent_rec);
+        bytes += s_->first_delete.capacity() * sizeof(lv_t);
+        bytes += s_->delete_spans.capacity() * sizeof(delete_span);
+        for (const agent_rec& a : s_->agents) {
             bytes += a.spans.capacity() * sizeof(agent_span);
         }
+        bytes += next_.capacity() * sizeof(std::uint64_t);
+        bytes += applied_.intervals().capacity() * sizeof(std::pair<lv_t, lv_t>);
         return bytes;
     }
 
@@ -474,7 +665,7 @@ public:
             if (f >= x) {
                 break;
             }
-            const char32_t c = content_[hit->lv + i];
+            const char32_t c = s_->content[hit->lv + i];
             f += unit_len(c, from);
             t += unit_len(c, to);
         }
@@ -502,7 +693,7 @@ public:
         std::uint64_t pos = start.s.chars;
         for (lv_t i = 0; i < hit->len; ++i) {
             ++pos;
-            if (content_[hit->lv + i] == U'\n' && ++n == line) {
+            if (s_->content[hit->lv + i] == U'\n' && ++n == line) {
                 break;
             }
         }
@@ -511,12 +702,11 @@ public:
 
     // ---- local edits ---------------------------------------------------------
 
-    /// Effects: inserts the elements [p, p + n) at visible position `pos` as
-    ///   the LVs [lv, lv + n) (already allocated).
+    /// Effects: inserts the elements of the LVs [lv, lv + n) (acquired, with
+    ///   their elements stored) at visible position `pos`.
     /// Returns: (origin_left, origin_right) of the new run.
     /// Requires: pos <= visible size.
-    std::pair<lv_t, lv_t> local_insert(std::uint64_t pos, lv_t lv, const T* p, std::size_t n) {
-        std::copy(p, p + n, content_.begin() + lv);
+    std::pair<lv_t, lv_t> local_insert(std::uint64_t pos, lv_t lv, std::size_t n) {
         for (;;) {
             if (pos == 0) {
                 auto c = tree_.template cursor<key_dim>();
@@ -591,12 +781,11 @@ public:
 
     // ---- remote ops ----------------------------------------------------------
 
-    /// Effects: integrates the run [lv, lv + n) (elements p) with the given
-    ///   origins by the yjsmod / FugueMax rule. `before(a, b)` orders
-    ///   concurrent siblings by id.
-    /// Requires: the origins are inserts this engine holds.
-    void remote_insert(lv_t lv, const T* p, std::size_t n, lv_t left, lv_t right) {
-        std::copy(p, p + n, content_.begin() + lv);
+    /// Effects: integrates the run [lv, lv + n) (acquired, with its elements
+    ///   stored) with the given origins by the yjsmod / FugueMax rule;
+    ///   concurrent siblings are ordered by id (goes_before).
+    /// Requires: the origins are inserts applied on this branch.
+    void remote_insert(lv_t lv, std::size_t n, lv_t left, lv_t right) {
         for (;;) {
             // Make the origins run boundaries so the gap is whole runs.
             if (left != no_lv && !boundary_after(left)) {
@@ -674,7 +863,7 @@ public:
         const auto ia = id_of(a);
         const auto ib = id_of(b);
         if (ia.first != ib.first) {
-            return agents_[ia.first].name < agents_[ib.first].name;
+            return s_->agents[ia.first].name < s_->agents[ib.first].name;
         }
         return ia.second < ib.second;
     }
@@ -687,14 +876,22 @@ public:
         index_.verify();
         std::uint64_t prev = 0;
         std::size_t runs = 0;
-        std::vector<char> seen(content_.size(), 0);
+        std::vector<char> seen(s_->content.size(), 0);
+        for (const auto& [lo, hi] : applied_.intervals()) {
+            if (hi > s_->content.size()) {
+                throw std::logic_error("sequence: an applied LV is not in the op store");
+            }
+            for (lv_t i = lo; i < hi; ++i) {
+                seen[i] = 2; // applied here, in no run yet
+            }
+        }
         tree_.for_each([&](const run& r) {
             ++runs;
             if (r.key <= prev) {
                 throw std::logic_error("sequence: keys not increasing");
             }
             prev = r.key;
-            if (r.len == 0 || r.lv + r.len > content_.size()) {
+            if (r.len == 0 || r.lv + r.len > s_->content.size()) {
                 throw std::logic_error("sequence: bad run");
             }
             const auto* k = index_.get(r.lv);
@@ -702,8 +899,9 @@ public:
                 throw std::logic_error("sequence: index does not map a run to its key");
             }
             for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
-                if (seen[i] != 0 || inserts_[i] == 0) {
-                    throw std::logic_error("sequence: LV in two runs, or a delete LV in a run");
+                if (seen[i] != 2 || s_->inserts[i] == 0) {
+                    throw std::logic_error(
+                        "sequence: LV in two runs, not applied here, or a delete LV in a run");
                 }
                 seen[i] = 1;
             }
@@ -715,8 +913,8 @@ public:
         if (runs != index_.size()) {
             throw std::logic_error("sequence: index size differs from the run count");
         }
-        for (std::size_t i = 0; i < content_.size(); ++i) {
-            if (inserts_[i] != 0 && seen[i] == 0) {
+        for (std::size_t i = 0; i < s_->content.size(); ++i) {
+            if (s_->inserts[i] != 0 && seen[i] == 2) {
                 throw std::logic_error("sequence: an inserted LV is in no run");
             }
         }
@@ -724,6 +922,51 @@ public:
 
 private:
     static constexpr std::uint64_t key_max = std::numeric_limits<std::uint64_t>::max();
+
+    struct shared_tag {};
+    struct store;
+    engine(shared_tag, std::shared_ptr<store> s) : s_(std::move(s)) {}
+
+    /// Returns: the LV of (agent a, seq) in the op store, or no_lv.
+    lv_t store_lv_of(std::uint32_t a, std::uint64_t seq) const {
+        const auto& spans = s_->agents[a].spans;
+        auto it =
+            std::upper_bound(spans.begin(), spans.end(), seq,
+                             [](std::uint64_t x, const agent_span& sp) { return x < sp.seq; });
+        if (it == spans.begin()) {
+            return no_lv;
+        }
+        --it;
+        if (seq >= it->seq + it->len) {
+            return no_lv;
+        }
+        return static_cast<lv_t>(it->lv + (seq - it->seq));
+    }
+
+    /// Effects: allocates `n` LVs in the op store for agent `a`, seqs [seq,
+    ///   seq + n). Requires: seq == store_next_seq(a, ...).
+    /// Returns: the first LV.
+    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
+        store& st = *s_;
+        if (st.content.size() + n >= no_lv) {
+            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
+        }
+        const auto lv = static_cast<lv_t>(st.content.size());
+        auto& spans = st.agents[a].spans;
+        if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
+            spans.back().lv + spans.back().len == lv) {
+            spans.back().len += n;
+        } else {
+            spans.push_back({seq, lv, n});
+        }
+        if (st.lv_spans.empty() || st.lv_spans.back().agent != a ||
+            st.lv_spans.back().seq + (lv - st.lv_spans.back().lv) != seq) {
+            st.lv_spans.push_back({lv, a, seq});
+        }
+        st.content.resize(st.content.size() + n);
+        st.inserts.resize(st.inserts.size() + n, insert ? 1 : 0);
+        return lv;
+    }
 
     struct agent_span {
         std::uint64_t seq;
@@ -767,7 +1010,7 @@ private:
     }
 
     metrics measure(lv_t lv, lv_t len) const {
-        return element_metrics<T>::measure(content_.data() + lv, len);
+        return element_metrics<T>::measure(s_->content.data() + lv, len);
     }
 
     run make_run(std::uint64_t key, lv_t lv, std::size_t n, lv_t left, lv_t right) const {
@@ -788,7 +1031,7 @@ private:
         r.witness_lo = no_lv;
         r.witness_hi = 0;
         for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
-            const lv_t d = i < first_delete_.size() ? first_delete_[i] : no_lv;
+            const lv_t d = i < s_->first_delete.size() ? s_->first_delete[i] : no_lv;
             r.witness_lo = std::min(r.witness_lo, d);
             r.witness_hi = std::max(r.witness_hi, d);
         }
@@ -908,29 +1151,48 @@ private:
 
 public:
     /// Effects: records that the deletes [del, del + k) target the elements
-    ///   [target, target + k) (one each, in order), and refreshes the
-    ///   visibility bounds of the runs holding them.
-    /// Requires: the deletes are allocated and the targets marked deleted.
-    void record_deletes(lv_t del, lv_t target, std::size_t k) {
-        if (first_delete_.size() < content_.size()) {
-            first_delete_.resize(content_.size(), no_lv);
+    ///   [target, target + k) (one each, in order): in the op store when the
+    ///   deletes are `fresh` (new there), and in the visibility bounds of
+    ///   this branch's runs holding them.
+    /// Requires: the deletes are acquired and the targets marked deleted.
+    void record_deletes(lv_t del, lv_t target, std::size_t k, bool fresh = true) {
+        if (fresh) {
+            store_deletes(del, target, k);
+        }
+        const lv_t last_del = del + static_cast<lv_t>(k) - 1;
+        for (lv_t t = target; t < target + k;) {
+            const auto key = order_of(t).first;
+            auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+            run r = c.item();
+            r.touch_hi = std::max(r.touch_hi, last_del);
+            set_witness(r);
+            t = r.lv + r.len;
+            tree_.replace(std::move(c), r);
+        }
+    }
+
+private:
+    /// Effects: the op store part of record_deletes.
+    void store_deletes(lv_t del, lv_t target, std::size_t k) {
+        if (s_->first_delete.size() < s_->content.size()) {
+            s_->first_delete.resize(s_->content.size(), no_lv);
         }
         for (std::size_t i = 0; i < k; ++i) {
             const lv_t t = target + static_cast<lv_t>(i);
             const lv_t d = del + static_cast<lv_t>(i);
-            if (first_delete_[t] == no_lv) {
-                first_delete_[t] = d;
+            if (s_->first_delete[t] == no_lv) {
+                s_->first_delete[t] = d;
             } else {
-                extra_deletes_.emplace(t, d);
+                s_->extra_deletes.emplace(t, d);
             }
         }
-        CRDT_ASSERT(delete_spans_.empty() ||
-                    delete_spans_.back().del + delete_spans_.back().size() <= del);
+        CRDT_ASSERT(s_->delete_spans.empty() ||
+                    s_->delete_spans.back().del + s_->delete_spans.back().size() <= del);
         for (std::size_t done = 0; done < k;) {
             const lv_t d = del + static_cast<lv_t>(done);
             const lv_t t = target + static_cast<lv_t>(done);
             const auto n = static_cast<lv_t>(std::min<std::size_t>(k - done, delete_span::max_len));
-            delete_span* last = delete_spans_.empty() ? nullptr : &delete_spans_.back();
+            delete_span* last = s_->delete_spans.empty() ? nullptr : &s_->delete_spans.back();
             const lv_t len = last ? last->size() : 0;
             if (last && last->del + len == d && len + n <= delete_span::max_len) {
                 if (!last->down() && last->target + len == t) {
@@ -945,35 +1207,26 @@ public:
                     continue;
                 }
             }
-            delete_spans_.push_back({d, t, n});
+            s_->delete_spans.push_back({d, t, n});
             done += n;
-        }
-        const lv_t last_del = del + static_cast<lv_t>(k) - 1;
-        for (lv_t t = target; t < target + k;) {
-            const auto key = order_of(t).first;
-            auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
-            run r = c.item();
-            r.touch_hi = std::max(r.touch_hi, last_del);
-            set_witness(r);
-            t = r.lv + r.len;
-            tree_.replace(std::move(c), r);
         }
     }
 
+public:
     /// Returns: whether element `x` (an insert) is visible at `v`.
     template <class Version>
     bool visible_at(lv_t x, const Version& v) const {
         if (!v.contains(x)) {
             return false;
         }
-        const lv_t d = x < first_delete_.size() ? first_delete_[x] : no_lv;
+        const lv_t d = x < s_->first_delete.size() ? s_->first_delete[x] : no_lv;
         if (d == no_lv) {
             return true;
         }
         if (v.contains(d)) {
             return false;
         }
-        const auto range = extra_deletes_.equal_range(x);
+        const auto range = s_->extra_deletes.equal_range(x);
         for (auto it = range.first; it != range.second; ++it) {
             if (v.contains(it->second)) {
                 return false;
@@ -985,7 +1238,7 @@ public:
     /// Returns: the LV intervals of agent `a`'s ops with seq < end.
     template <class Out>
     void lv_ranges(std::uint32_t a, std::uint64_t end, Out out) const {
-        for (const agent_span& sp : agents_[a].spans) {
+        for (const agent_span& sp : s_->agents[a].spans) {
             if (sp.seq >= end) {
                 break;
             }
@@ -1008,13 +1261,13 @@ public:
         lv_t lv = lo;
         while (lv < hi) {
             const lv_t lim = std::min(hi, id_span_end(lv));
-            if (inserts_[lv] != 0) {
+            if (s_->inserts[lv] != 0) {
                 run r = run_of(lv);
                 const lv_t left = lv == r.lv ? r.origin_left : lv - 1;
                 const lv_t right = r.origin_right;
                 lv_t end = std::min<lv_t>(lim, r.lv + r.len);
                 // Runs split after insertion continue the same op.
-                while (end < lim && inserts_[end] != 0) {
+                while (end < lim && s_->inserts[end] != 0) {
                     r = run_of(end);
                     if (r.lv != end || r.origin_left != end - 1 || r.origin_right != right) {
                         break;
@@ -1025,9 +1278,9 @@ public:
                 lv = end;
             } else {
                 const auto it =
-                    std::upper_bound(delete_spans_.begin(), delete_spans_.end(), lv,
+                    std::upper_bound(s_->delete_spans.begin(), s_->delete_spans.end(), lv,
                                      [](lv_t x, const delete_span& d) { return x < d.del; });
-                CRDT_ASSERT(it != delete_spans_.begin());
+                CRDT_ASSERT(it != s_->delete_spans.begin());
                 const delete_span& d = *(it - 1);
                 const lv_t target = d.target_of(lv);
                 // Targets must be consecutive ids too (one id span); the
@@ -1048,9 +1301,9 @@ public:
     /// Returns: one past the last LV of the id span holding `lv` (the LVs
     ///   after `lv` with consecutive seqs of its agent).
     lv_t id_span_end(lv_t lv) const {
-        auto it = std::upper_bound(lv_spans_.begin(), lv_spans_.end(), lv,
+        auto it = std::upper_bound(s_->lv_spans.begin(), s_->lv_spans.end(), lv,
                                    [](lv_t l, const lv_span& x) { return l < x.lv; });
-        return it == lv_spans_.end() ? static_cast<lv_t>(content_.size()) : it->lv;
+        return it == s_->lv_spans.end() ? static_cast<lv_t>(s_->content.size()) : it->lv;
     }
 
     /// The visibility classifier of research/zed-sumtree.md 5.8 for version v.
@@ -1096,7 +1349,7 @@ public:
                         continue;
                     }
                     const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
-                    if (!emit(content_.data() + r.lv + off, static_cast<std::size_t>(n))) {
+                    if (!emit(s_->content.data() + r.lv + off, static_cast<std::size_t>(n))) {
                         return false;
                     }
                     left -= n;
@@ -1115,7 +1368,7 @@ public:
                     while (j < end && visible_at(j, v)) {
                         ++j;
                     }
-                    if (!emit(content_.data() + i, j - i)) {
+                    if (!emit(s_->content.data() + i, j - i)) {
                         return false;
                     }
                     i = j;
@@ -1155,7 +1408,7 @@ public:
                         continue;
                     }
                     const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
-                    out(edit_kind::retain, content_.data() + r.lv + off,
+                    out(edit_kind::retain, s_->content.data() + r.lv + off,
                         static_cast<std::size_t>(n));
                     left -= n;
                 }
@@ -1175,7 +1428,7 @@ public:
                         ++j;
                     }
                     if (k != 3) {
-                        out(static_cast<edit_kind>(k), content_.data() + i,
+                        out(static_cast<edit_kind>(k), s_->content.data() + i,
                             static_cast<std::size_t>(j - i));
                     }
                     i = j;
@@ -1249,17 +1502,26 @@ private:
 
     using index_type = btree_map<lv_t, std::uint64_t, std::greater<lv_t>>;
 
-    std::vector<T> content_;            ///< LV -> element (placeholders for deletes)
-    std::vector<std::uint8_t> inserts_; ///< LV -> 1 for an insert, 0 for a delete
-    std::vector<agent_rec> agents_;     ///< agent index -> name and seq spans
-    std::map<Replica, std::uint32_t> agent_index_;
-    std::vector<lv_span> lv_spans_;           ///< LV -> id, run-length
-    run_tree tree_;                           ///< runs in document order
-    index_type index_;                        ///< first LV of a run -> its key (floor lookups)
-    std::uint64_t exhausted_at_ = 0;          ///< the key after which between() found no room
-    std::vector<lv_t> first_delete_;          ///< insert LV -> its first delete (no_lv: none)
-    std::multimap<lv_t, lv_t> extra_deletes_; ///< insert LV -> further (concurrent) deletes
-    std::vector<delete_span> delete_spans_;   ///< delete LV -> target, run-length, by LV
+    /// The op store: everything known about ops by LV, append-only, shared
+    /// by every branch of one document (fork()).
+    struct store {
+        std::vector<T> content;            ///< LV -> element (placeholders for deletes)
+        std::vector<std::uint8_t> inserts; ///< LV -> 1 for an insert, 0 for a delete
+        std::vector<agent_rec> agents;     ///< agent index -> name and seq spans
+        std::map<Replica, std::uint32_t> agent_index;
+        std::vector<lv_span> lv_spans;           ///< LV -> id, run-length
+        std::vector<lv_t> first_delete;          ///< insert LV -> its first delete (no_lv: none)
+        std::multimap<lv_t, lv_t> extra_deletes; ///< insert LV -> further (concurrent) deletes
+        std::vector<delete_span> delete_spans;   ///< delete LV -> target, run-length, by LV
+    };
+
+    std::shared_ptr<store> s_ = std::make_shared<store>(); ///< never null
+    run_tree tree_;                                        ///< this branch's runs in document order
+    index_type index_;               ///< first LV of a run -> its key (floor lookups)
+    std::uint64_t exhausted_at_ = 0; ///< the key after which between() found no room
+    std::vector<std::uint64_t>
+        next_;       ///< agent index -> one past its last seq applied here (0: none)
+    lv_set applied_; ///< the LVs applied on this branch
 };
 
 } // namespace detail::seq
