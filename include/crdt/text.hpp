@@ -146,6 +146,17 @@ public:
     /// Effects, Throws: as sequence::merge (strong for invalid ops).
     void merge(const delta_type& d) { seq_.merge(d); }
 
+    // ---- snapshots -------------------------------------------------------------
+
+    /// Returns: a snapshot of this text (as sequence::snapshot).
+    std::vector<std::byte> snapshot() const { return seq_.snapshot(); }
+    /// Returns: the text a snapshot() holds, edited as `self`; no op is
+    ///   integrated. Throws: as sequence::load_snapshot.
+    static basic_text load_snapshot(std::span<const std::byte> bytes, replica_type self,
+                                    std::string_view what = "text snapshot") {
+        return basic_text(seq_t::load_snapshot(bytes, std::move(self), what));
+    }
+
     // ---- branches --------------------------------------------------------------
 
     /// Returns: a branch of this text edited as `self` (as sequence::fork:

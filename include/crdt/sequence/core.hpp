@@ -45,6 +45,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -455,6 +456,153 @@ public:
             }
         }
         return e;
+    }
+
+    // ---- snapshots -------------------------------------------------------------
+
+    /// Effects: calls out(rank, n) for the elements of this branch in
+    ///   document order (deleted ones included), in maximal spans of
+    ///   consecutive ranks, where rank(x) is the index of LV x among the
+    ///   applied LVs (the LV a fresh engine gives x when it stores this
+    ///   branch's ops in LV order). Complexity: O(n + k) for n runs.
+    template <class Out>
+    void for_each_order_span(Out out) const {
+        std::vector<lv_t> base; // rank of each applied interval's first LV
+        base.reserve(applied_.intervals().size());
+        lv_t total = 0;
+        for (const auto& [lo, hi] : applied_.intervals()) {
+            base.push_back(total);
+            total += hi - lo;
+        }
+        const auto& iv = applied_.intervals();
+        lv_t start = 0;
+        lv_t len = 0;
+        tree_.for_each([&](const run& r) {
+            const auto it = std::upper_bound(
+                iv.begin(), iv.end(), r.lv,
+                [](lv_t x, const std::pair<lv_t, lv_t>& p) { return x < p.second; });
+            const lv_t rank = base[static_cast<std::size_t>(it - iv.begin())] + (r.lv - it->first);
+            if (len > 0 && start + len == rank) {
+                len += r.len;
+                return;
+            }
+            if (len > 0) {
+                out(start, len);
+            }
+            start = rank;
+            len = r.len;
+        });
+        if (len > 0) {
+            out(start, len);
+        }
+    }
+
+    /// An insert op of a snapshot: LVs [lv, lv + n) of a fresh engine, the
+    /// first after `left`, the others each after the previous one, all
+    /// before `right` (no_lv: the start / end).
+    struct loaded_insert {
+        lv_t lv;
+        lv_t n;
+        lv_t left;
+        lv_t right;
+    };
+
+    /// Effects: records in the op store that the deletes [del, del + k)
+    ///   target the elements [target, target + k), without touching the run
+    ///   tree (snapshot loading; build_runs follows).
+    void load_deletes(lv_t del, lv_t target, std::size_t k) { store_deletes(del, target, k); }
+
+    /// Effects: builds the run tree and index of this engine, which holds
+    ///   every op of the snapshot in its store (all applied) and no run yet,
+    ///   from the document order `spans` ([lo, lo + n) of LVs) of the
+    ///   inserts `ins` (ascending LVs): no op is integrated. Runs are cut at
+    ///   op boundaries where the origins do not chain and where deletion
+    ///   status changes; keys are evenly spaced; the tree is built
+    ///   bottom-up.
+    /// Throws: crdt::error(invalid_value) naming `what` if the spans do not
+    ///   hold every inserted LV exactly once, or hold a delete.
+    /// Complexity: O(e + n + x log x) for e elements, n runs, x concurrent
+    ///   extra deletes.
+    void build_runs(const std::vector<std::pair<lv_t, lv_t>>& spans,
+                    const std::vector<loaded_insert>& ins, std::string_view what) {
+        const auto bad = [&](const std::string& why) {
+            throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why);
+        };
+        const auto total = static_cast<lv_t>(s_->content.size());
+        if (s_->first_delete.size() < total) {
+            s_->first_delete.resize(total, no_lv);
+        }
+        std::vector<lv_t> last_touch; // the latest delete of an element, when it has extras
+        if (!s_->extra_deletes.empty()) {
+            last_touch.assign(total, 0);
+            for (const auto& [t, d] : s_->extra_deletes) {
+                last_touch[t] = std::max(last_touch[t], d);
+            }
+        }
+        std::vector<std::uint8_t> seen(total, 0);
+        std::vector<run> runs;
+        for (const auto& [lo, n] : spans) {
+            if (n == 0 || lo >= total || n > total - lo) {
+                bad("a span is out of range");
+            }
+            for (lv_t x = lo; x < lo + n;) {
+                auto it = std::upper_bound(ins.begin(), ins.end(), x,
+                                           [](lv_t v, const loaded_insert& o) { return v < o.lv; });
+                if (it == ins.begin() || x >= (it - 1)->lv + (it - 1)->n) {
+                    bad("a span holds a delete");
+                }
+                --it;
+                const lv_t end = std::min<lv_t>(lo + n, it->lv + it->n);
+                for (; x < end; ++x) {
+                    if (seen[x] != 0) {
+                        bad("an element appears twice");
+                    }
+                    seen[x] = 1;
+                    const lv_t left = x == it->lv ? it->left : x - 1;
+                    const std::uint32_t del = s_->first_delete[x] != no_lv ? 1 : 0;
+                    const lv_t touch =
+                        std::max({x, s_->first_delete[x] != no_lv ? s_->first_delete[x] : lv_t{0},
+                                  last_touch.empty() ? lv_t{0} : last_touch[x]});
+                    run* back = runs.empty() ? nullptr : &runs.back();
+                    if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
+                        back->origin_right == it->right && back->deleted == del) {
+                        ++back->len;
+                        back->touch_hi = std::max(back->touch_hi, touch);
+                        continue;
+                    }
+                    run r;
+                    r.lv = x;
+                    r.len = 1;
+                    r.origin_left = left;
+                    r.origin_right = it->right;
+                    r.deleted = del;
+                    r.touch_hi = touch;
+                    runs.push_back(r);
+                }
+            }
+        }
+        for (const loaded_insert& o : ins) {
+            for (lv_t x = o.lv; x < o.lv + o.n; ++x) {
+                if (seen[x] == 0) {
+                    bad("an inserted element is missing");
+                }
+            }
+        }
+        const std::uint64_t spacing =
+            std::min<std::uint64_t>(std::uint64_t{1} << 32, key_max / (runs.size() + 1));
+        std::vector<std::pair<lv_t, std::uint64_t>> keys;
+        keys.reserve(runs.size());
+        for (std::size_t k = 0; k < runs.size(); ++k) {
+            run& r = runs[k];
+            r.key = spacing * (k + 1);
+            r.m = measure(r.lv, r.len);
+            set_witness(r);
+            keys.emplace_back(r.lv, r.key);
+        }
+        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a > b; });
+        index_ = index_type();
+        index_.insert_range(keys);
+        tree_ = run_tree::build(runs.begin(), runs.end());
     }
 
     /// Returns: whether this engine and `o` are branches of one op store.
