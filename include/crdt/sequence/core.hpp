@@ -890,8 +890,11 @@ public:
             if (r.deleted == 0 && r.lv + r.len == lv && r.origin_right == right &&
                 continues(r.lv + r.len - 1, lv)) {
                 run grown = r;
+                const metrics added = measure(r.lv + r.len, static_cast<lv_t>(n));
                 grown.len += static_cast<lv_t>(n);
-                grown.m = measure(grown.lv, grown.len);
+                grown.m.utf8 += added.utf8;
+                grown.m.utf16 += added.utf16;
+                grown.m.lines += added.lines;
                 grown.touch_hi = grown.lv + grown.len - 1;
                 nx = decltype(nx){}; // drop its share so the path is edited in place
                 tree_.replace(std::move(c), grown);
@@ -1308,6 +1311,7 @@ public:
             store_deletes(del, target, k);
         }
         const lv_t last_del = del + static_cast<lv_t>(k) - 1;
+        std::uint64_t first_key = 0;
         for (lv_t t = target; t < target + k;) {
             const auto key = order_of(t).first;
             auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
@@ -1316,10 +1320,84 @@ public:
             set_witness(r);
             t = r.lv + r.len;
             tree_.replace(std::move(c), r);
+            if (first_key == 0) {
+                first_key = key;
+            }
         }
+        join_deleted(first_key, target + static_cast<lv_t>(k));
     }
 
 private:
+    /// Returns: whether run `b` continues run `a` so that they can be one
+    ///   deleted run: both deleted, consecutive LVs and seqs of one agent,
+    ///   b's first element inserted right after a's last, one origin-right.
+    bool joinable(const run& a, const run& b) const {
+        return a.deleted != 0 && b.deleted != 0 && a.lv + a.len == b.lv &&
+               b.origin_left == b.lv - 1 && a.origin_right == b.origin_right &&
+               continues(b.lv - 1, b.lv);
+    }
+
+    /// Effects: re-joins runs that splits separated and deletes made alike:
+    ///   the run with key `key` with the run before it, then with the runs
+    ///   after it while they are joinable and hold LVs below `until` (the
+    ///   runs a delete just touched), then once more. A run of backspaces
+    ///   thus stays one deleted run. Complexity: O(j B log n) for j joins.
+    void join_deleted(std::uint64_t key, lv_t until) {
+        const auto index_of = [&](std::uint64_t k) {
+            return tree_
+                .template lookup<crdt::btree::dims<key_dim, runs_dim>>(key_target{k},
+                                                                       crdt::btree::bias::left)
+                .second.template get<1>()
+                .value;
+        };
+        const auto run_at_index = [&](std::uint64_t i) {
+            const run* hit = tree_.template lookup<runs_dim>(i, crdt::btree::bias::right).first;
+            if (hit == nullptr) {
+                throw std::logic_error("sequence: run index out of range");
+            }
+            return *hit;
+        };
+        // Joins b into a (a before b); returns the joined run (a's key).
+        const auto join = [&](const run& a, const run& b) {
+            run j = a;
+            j.len += b.len;
+            j.m.utf8 += b.m.utf8;
+            j.m.utf16 += b.m.utf16;
+            j.m.lines += b.m.lines;
+            j.touch_hi = std::max(a.touch_hi, b.touch_hi);
+            j.witness_lo = std::min(a.witness_lo, b.witness_lo);
+            j.witness_hi = std::max(a.witness_hi, b.witness_hi);
+            tree_.erase(tree_.template find<key_dim>(key_target{b.key}, crdt::btree::bias::left));
+            index_.erase(b.lv);
+            tree_.replace(tree_.template find<key_dim>(key_target{a.key}, crdt::btree::bias::left),
+                          j);
+            return j;
+        };
+        std::uint64_t i = index_of(key);
+        run r = run_at_index(i);
+        if (r.deleted == 0) {
+            return;
+        }
+        if (i > 0) {
+            const run p = run_at_index(i - 1);
+            if (joinable(p, r)) {
+                r = join(p, r);
+                --i;
+            }
+        }
+        while (i + 1 < tree_.summary().runs) {
+            const run nx = run_at_index(i + 1);
+            if (!joinable(r, nx)) {
+                break;
+            }
+            const bool more = nx.lv + nx.len < until;
+            r = join(r, nx);
+            if (!more) {
+                break;
+            }
+        }
+    }
+
     /// Effects: the op store part of record_deletes.
     void store_deletes(lv_t del, lv_t target, std::size_t k) {
         if (s_->first_delete.size() < s_->content.size()) {
