@@ -17,7 +17,8 @@
 //
 // Complexity (n runs): insert/erase at a position O(log n) per run touched;
 // apply O(log n) plus the runs between the op's origins (concurrent inserts
-// only) plus O(b) per buffered op retried; content() O(n + elements).
+// only) plus O(log b) per buffered op (each is retried when the op it misses
+// arrives); content() O(n + elements).
 // Thread safety: none (like a std::vector). Exception safety: apply and the
 // local edits validate before changing anything (strong) except for
 // allocation failure during an edit (basic).
@@ -38,7 +39,9 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -122,7 +125,7 @@ public:
     /// Returns: the local replica id.
     const replica_type& self() const noexcept { return self_; }
     /// Returns: how many received ops wait for missing predecessors.
-    std::size_t buffered() const noexcept { return pending_.size(); }
+    std::size_t buffered() const noexcept { return waiting_count_ + ready_.size(); }
     /// Returns: whether the op `d` has been applied.
     bool contains(const dot_type& d) const {
         const auto a = engine_.find_agent(d.replica);
@@ -319,11 +322,12 @@ public:
             if (s == status::missing) {
                 buffer(o);
             } else if (s == status::applied) {
+                release(o);
                 applied = true;
             }
         }
-        if (applied) {
-            drain(true); // once: ops in causal order never wait
+        if (applied || !ready_.empty()) {
+            drain(true); // ops in causal order never wait
         }
     }
 
@@ -443,7 +447,9 @@ public:
     sequence fork(replica_type self) const {
         sequence out(std::move(self), engine_.branch());
         out.check_own_replica("sequence::fork");
-        out.pending_ = pending_;
+        out.waiting_ = waiting_;
+        out.waiting_count_ = waiting_count_;
+        out.ready_ = ready_;
         return out;
     }
     /// Returns: a branch of this document as it was at version `v` (ops of
@@ -550,6 +556,7 @@ public:
             buffer(o);
             return true;
         }
+        release(o);
         drain(false);
         return true;
     }
@@ -711,15 +718,51 @@ private:
         return lv;
     }
 
-    /// Effects: buffers `o` unless an equal op is buffered already (when T
-    ///   has ==).
+    /// Effects: buffers `o`, which try_apply found missing the op `missing_`,
+    ///   under that id, unless an equal op waits there already (when T has
+    ///   ==). Complexity: O(log b).
     void buffer(const op& o) {
+        auto& mine = waiting_[missing_.replica];
         if constexpr (std::equality_comparable<T>) {
-            if (std::find(pending_.begin(), pending_.end(), o) != pending_.end()) {
-                return;
+            const auto [lo, hi] = mine.equal_range(missing_.counter);
+            for (auto it = lo; it != hi; ++it) {
+                if (it->second == o) {
+                    return;
+                }
             }
         }
-        pending_.push_back(o);
+        mine.emplace(missing_.counter, o);
+        ++waiting_count_;
+    }
+
+    /// Effects: moves the buffered ops that wait for an op of the replica of
+    ///   `applied` that is now applied to the ready queue. Complexity: O(log
+    ///   b) plus the ops moved.
+    void release(const op& applied) {
+        const replica_type& r = extent(applied).first.replica;
+        const auto it = waiting_.find(r);
+        if (it == waiting_.end()) {
+            return;
+        }
+        const auto a = engine_.find_agent(r);
+        const std::uint64_t next = a ? engine_.next_seq(*a, Policy::first_counter) : 0;
+        auto& mine = it->second;
+        const auto end = mine.lower_bound(next);
+        for (auto w = mine.begin(); w != end; ++w) {
+            ready_.push_back(std::move(w->second));
+        }
+        waiting_count_ -= static_cast<std::size_t>(std::distance(mine.begin(), end));
+        mine.erase(mine.begin(), end);
+        if (mine.empty()) {
+            waiting_.erase(it);
+        }
+    }
+
+    /// Effects: records that the op being tried misses the op `d`.
+    /// Returns: status::missing.
+    status missing(const dot_type& d) {
+        missing_ = d;
+        return status::missing;
     }
 
     /// Returns: the first id of `o` and how many ids it spans.
@@ -879,7 +922,7 @@ private:
                 return status::duplicate;
             }
             if (s > next) {
-                return status::missing;
+                return missing(dot_type{ins->id.replica, s - 1});
             }
             const std::uint64_t k = next - s; // elements already applied
             std::optional<lv_t> left;
@@ -888,7 +931,7 @@ private:
             } else if (ins->origin_left) {
                 left = resolve(*ins->origin_left);
                 if (!left) {
-                    return status::missing;
+                    return missing(*ins->origin_left);
                 }
             } else {
                 left = detail::seq::no_lv;
@@ -897,7 +940,7 @@ private:
             if (ins->origin_right) {
                 const auto r = resolve(*ins->origin_right);
                 if (!r) {
-                    return status::missing;
+                    return missing(*ins->origin_right);
                 }
                 right = *r;
             }
@@ -933,16 +976,17 @@ private:
             return status::duplicate;
         }
         if (s > next) {
-            return status::missing;
+            return missing(dot_type{del.id.replica, s - 1});
         }
         const std::uint64_t k = next - s;
         std::vector<lv_t> targets;
         targets.reserve(
             static_cast<std::size_t>(std::min<std::uint64_t>(del.count - k, engine_.op_count())));
         for (std::uint64_t j = k; j < del.count; ++j) {
-            const auto t = resolve(dot_type{del.target.replica, del.target.counter + j});
+            const dot_type target{del.target.replica, del.target.counter + j};
+            const auto t = resolve(target);
             if (!t) {
-                return status::missing;
+                return missing(target);
             }
             targets.push_back(*t);
         }
@@ -968,38 +1012,41 @@ private:
         return status::applied;
     }
 
-    /// Effects: applies the buffered ops that became applicable. A buffered
-    ///   op found invalid is dropped, then its error is thrown (quiet: not
-    ///   thrown, and draining continues).
+    /// Effects: applies the ready ops (buffered ops whose missing op
+    ///   arrived), and the ops each one releases in turn; an op that misses
+    ///   another op now is buffered again under it. A ready op found invalid
+    ///   is dropped, then its error is thrown (quiet: not thrown, and
+    ///   draining continues); the other ready ops stay ready for the next
+    ///   drain. Complexity: O(log b) per op tried: each buffered op is tried
+    ///   once per op it waited for, not once per arrival.
     void drain(bool quiet) {
-        bool progress = true;
-        while (progress && !pending_.empty()) {
-            progress = false;
-            for (std::size_t i = 0; i < pending_.size();) {
-                status s = status::missing;
-                try {
-                    s = try_apply(pending_[i]);
-                } catch (const crdt::error& e) {
-                    // A buffered op turned out invalid: drop it, then report.
-                    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
-                    if (!quiet || e.cause() != errc::invalid_value) {
-                        throw;
-                    }
-                    continue;
+        while (!ready_.empty()) {
+            op o = std::move(ready_.back());
+            ready_.pop_back();
+            status s = status::missing;
+            try {
+                s = try_apply(o);
+            } catch (const crdt::error& e) {
+                if (!quiet || e.cause() != errc::invalid_value) {
+                    throw; // o is dropped
                 }
-                if (s == status::missing) {
-                    ++i;
-                    continue;
-                }
-                progress = progress || s == status::applied;
-                pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+                continue;
+            }
+            if (s == status::missing) {
+                buffer(o);
+            } else if (s == status::applied) {
+                release(o);
             }
         }
     }
 
     replica_type self_;
     engine_t engine_;
-    std::vector<op> pending_;
+    /// Buffered ops by the id of the op each misses: replica, then counter.
+    std::map<replica_type, std::multimap<std::uint64_t, op>> waiting_;
+    std::size_t waiting_count_ = 0;
+    std::vector<op> ready_; ///< buffered ops whose missing op arrived
+    dot_type missing_{};    ///< what the last try_apply found missing
 };
 
 CRDT_END_NAMESPACE
