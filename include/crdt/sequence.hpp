@@ -10,6 +10,11 @@
 // buffered and applied once they arrive. Storage is run-length (see
 // crdt/sequence/core.hpp).
 //
+// Branches: fork(replica) is a branch sharing the document's op store (O(1)),
+// fork_at(version, replica) a branch at any past version (rebuilt bottom-up,
+// no op replayed), merge(other) unions the ops. snapshot() / load_snapshot()
+// save and load a document with its whole history without integrating ops.
+//
 // A sequence is syncable (crdt/sync/concepts.hpp): delta_since(v) rebuilds
 // the ops a replica at `v` lacks from the engine, merge(d) applies a delta
 // (a list of ops, crdt/sequence/delta.hpp, with a compact binary codec), so
