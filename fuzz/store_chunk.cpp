@@ -28,10 +28,11 @@ namespace {
 using crdt::detail::store::chunk_kind;
 
 void check_accepted(const crdt::detail::store::chunk& c, crdt_fuzz::input in) {
-    if (c.kind != chunk_kind::snapshot && c.kind != chunk_kind::delta) {
+    if (c.kind != chunk_kind::snapshot && c.kind != chunk_kind::delta &&
+        c.kind != chunk_kind::native_snapshot) {
         crdt_fuzz::fail("accepted an unknown chunk kind");
     }
-    if (c.has_base && c.kind == chunk_kind::snapshot) {
+    if (c.has_base && c.kind != chunk_kind::delta) {
         crdt_fuzz::fail("accepted a snapshot with a base");
     }
     if (!c.has_base && !c.base.empty()) {
@@ -81,6 +82,8 @@ std::vector<crdt_fuzz::bytes> crdt_fuzz::seeds() {
          {std::size_t{0}, std::size_t{1}, std::size_t{40}, std::size_t{300}}) {
         const bytes payload(n, std::byte{0x5a});
         out.push_back(crdt::detail::store::encode_chunk(chunk_kind::snapshot, nullptr, payload));
+        out.push_back(
+            crdt::detail::store::encode_chunk(chunk_kind::native_snapshot, nullptr, payload));
         out.push_back(crdt::detail::store::encode_chunk(chunk_kind::delta, nullptr, payload));
         out.push_back(crdt::detail::store::encode_chunk(chunk_kind::delta, &base, payload));
     }

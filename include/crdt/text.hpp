@@ -123,6 +123,8 @@ public:
         return out;
     }
 
+    /// Returns: the local replica id.
+    const replica_type& self() const noexcept { return seq_.self(); }
     /// Returns: the underlying sequence of code points.
     const seq_t& as_sequence() const noexcept { return seq_; }
     std::size_t buffered() const noexcept { return seq_.buffered(); }

@@ -5,7 +5,9 @@
 //
 //   byte 0-3  magic "crck"
 //   byte 4    format version (1)
-//   byte 5    kind: 1 snapshot (a whole state), 2 delta
+//   byte 5    kind: 1 snapshot (a whole state as its delta_since({})),
+//             2 delta, 3 native snapshot (the type's own snapshot(), loaded
+//             with T::load_snapshot: a sequence loads without replaying)
 //   byte 6    flags: bit 0 = has base
 //   [bytes]   base: the version a delta needs before it may be merged (a
 //             delta_since delta received from a peer); absent for
@@ -40,7 +42,7 @@
 CRDT_BEGIN_NAMESPACE
 namespace detail::store {
 
-enum class chunk_kind : std::uint8_t { snapshot = 1, delta = 2 };
+enum class chunk_kind : std::uint8_t { snapshot = 1, delta = 2, native_snapshot = 3 };
 
 struct chunk {
     chunk_kind kind = chunk_kind::delta;
@@ -90,12 +92,12 @@ inline chunk decode_chunk(std::span<const std::byte> bytes, const std::string& w
     }
     chunk c;
     const std::uint8_t kind = body.byte();
-    if (kind != 1 && kind != 2) {
+    if (kind < 1 || kind > 3) {
         body.fail_at(errc::invalid_value, "chunk kind " + std::to_string(kind), 5);
     }
     c.kind = static_cast<chunk_kind>(kind);
     const std::uint8_t flags = body.byte();
-    if (flags > 1 || (flags == 1 && c.kind == chunk_kind::snapshot)) {
+    if (flags > 1 || (flags == 1 && c.kind != chunk_kind::delta)) {
         body.fail_at(errc::invalid_value, "chunk flags " + std::to_string(flags), 6);
     }
     c.has_base = flags == 1;
