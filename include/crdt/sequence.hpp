@@ -249,10 +249,10 @@ public:
     ///   content and version. Buffered ops are not included: version() does
     ///   not claim them, so their sender sends them again (and a bad one
     ///   cannot spoil this replica's deltas).
-    /// Complexity: O(k B log n) for k ops (spans) not in v, plus O(r) for the
-    ///   version's replicas.
+    /// Complexity: O(k B log n) for k ops (spans) not in v, plus O(a log r)
+    ///   for the a replicas the document knows and the r of `v`: it does not
+    ///   grow with the history, so catching a peer up by a few ops is cheap.
     delta_type delta_since(const version_type& v) const {
-        const detail::seq::lv_set have = to_lvs(v);
         delta_type out;
         const auto emit = [&](lv_t lo, lv_t hi) {
             engine_.for_each_op(
@@ -277,21 +277,21 @@ public:
                     }
                 });
         };
-        // The applied LVs minus `have` (both sorted, disjoint intervals).
-        auto h = have.intervals().begin();
-        const auto h_end = have.intervals().end();
-        for (auto [lo, hi] : engine_.applied().intervals()) {
-            while (lo < hi) {
-                while (h != h_end && h->second <= lo) {
-                    ++h;
-                }
-                if (h == h_end || h->first >= hi) {
-                    emit(lo, hi);
-                    break;
-                }
-                emit(lo, std::max(lo, h->first));
-                lo = std::min(hi, h->second);
+        // Per agent, the seqs this branch applied past v's counter: the ops
+        // it lacks (an agent's applied seqs are a prefix), in LV order.
+        std::vector<std::pair<lv_t, lv_t>> lacking;
+        for (std::uint32_t a = 0; a < engine_.agent_count(); ++a) {
+            const std::uint64_t next = engine_.next_seq(a, Policy::first_counter);
+            const std::uint64_t from =
+                std::max(Policy::first_counter, v.get(engine_.agent_name(a)) + 1);
+            if (from < next) {
+                engine_.lv_ranges(a, from, next,
+                                  [&](lv_t lo, lv_t hi) { lacking.emplace_back(lo, hi); });
             }
+        }
+        std::sort(lacking.begin(), lacking.end());
+        for (const auto& [lo, hi] : lacking) {
+            emit(lo, hi);
         }
         return out;
     }
@@ -690,7 +690,7 @@ private:
         for (const auto& e : v) {
             const auto a = engine_.find_agent(e.replica);
             if (a) {
-                engine_.lv_ranges(*a, e.counter + 1, [&](lv_t lo, lv_t hi) { set.add(lo, hi); });
+                engine_.lv_ranges(*a, 0, e.counter + 1, [&](lv_t lo, lv_t hi) { set.add(lo, hi); });
             }
         }
         set.normalize();

@@ -180,7 +180,7 @@ crdt::detail::seq::lv_set lvs_of(const seq_t& s, const seq_t::version_type& v) {
     for (const auto& e : v) {
         if (const auto a = s.engine().find_agent(e.replica)) {
             s.engine().lv_ranges(
-                *a, e.counter + 1,
+                *a, 0, e.counter + 1,
                 [&](crdt::detail::seq::lv_t lo, crdt::detail::seq::lv_t hi) { set.add(lo, hi); });
         }
     }

@@ -1461,15 +1461,25 @@ public:
         return true;
     }
 
-    /// Returns: the LV intervals of agent `a`'s ops with seq < end.
+    /// Effects: calls out(lo, hi) for the LV intervals of agent `a`'s ops
+    ///   with from <= seq < end, in seq order. Complexity: O(log s + k) for s
+    ///   spans of the agent, k of them in the range.
     template <class Out>
-    void lv_ranges(std::uint32_t a, std::uint64_t end, Out out) const {
-        for (const agent_span& sp : s_->agents[a].spans) {
-            if (sp.seq >= end) {
-                break;
+    void lv_ranges(std::uint32_t a, std::uint64_t from, std::uint64_t end, Out out) const {
+        const auto& spans = s_->agents[a].spans;
+        auto it =
+            std::upper_bound(spans.begin(), spans.end(), from,
+                             [](std::uint64_t x, const agent_span& sp) { return x < sp.seq; });
+        if (it != spans.begin()) {
+            --it;
+        }
+        for (; it != spans.end() && it->seq < end; ++it) {
+            const std::uint64_t lo = std::max(from, it->seq);
+            const std::uint64_t hi = std::min<std::uint64_t>(end, it->seq + it->len);
+            if (lo < hi) {
+                out(static_cast<lv_t>(it->lv + (lo - it->seq)),
+                    static_cast<lv_t>(it->lv + (hi - it->seq)));
             }
-            const std::uint64_t n = std::min<std::uint64_t>(sp.len, end - sp.seq);
-            out(sp.lv, static_cast<lv_t>(sp.lv + n));
         }
     }
 
