@@ -1160,6 +1160,10 @@ private:
         return ia.first == ib.first && ia.second + 1 == ib.second;
     }
 
+    static metrics minus(const metrics& a, const metrics& b) noexcept {
+        return {a.utf8 - b.utf8, a.utf16 - b.utf16, a.lines - b.lines};
+    }
+
     metrics measure(lv_t lv, lv_t len) const {
         return element_metrics<T>::measure(s_->content.data() + lv, len);
     }
@@ -1247,12 +1251,21 @@ private:
         right.lv = r.lv + off;
         right.len = r.len - off;
         right.origin_left = r.lv + off - 1;
-        right.m = measure(right.lv, right.len);
-        set_witness(right);
         run left = r;
         left.len = off;
-        left.m = measure(left.lv, left.len);
-        set_witness(left);
+        // O(min(off, len - off)), not O(len): splitting one element off a
+        // long run (typing, backspacing in a pasted block) stays cheap.
+        // Metrics: measure the shorter half, subtract it from the whole.
+        // Witness bounds: the whole run's bounds hold for each half (a
+        // half's first deletes are among the run's), and bounds that are
+        // too wide only make the visibility walk descend more.
+        if (off <= r.len - off) {
+            left.m = measure(left.lv, left.len);
+            right.m = minus(r.m, left.m);
+        } else {
+            right.m = measure(right.lv, right.len);
+            left.m = minus(r.m, right.m);
+        }
         insert_new(std::move(nx), right);
         auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
         tree_.replace(std::move(c2), left);
