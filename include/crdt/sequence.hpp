@@ -252,7 +252,17 @@ public:
     /// Complexity: O(k B log n) for k ops (spans) not in v, plus O(a log r)
     ///   for the a replicas the document knows and the r of `v`: it does not
     ///   grow with the history, so catching a peer up by a few ops is cheap.
-    delta_type delta_since(const version_type& v) const {
+    delta_type delta_since(const version_type& v) const { return ops_between(v, nullptr); }
+
+    /// Returns: the ops of delta_since(v) that are in `up_to` (parts of ops
+    ///   that straddle it: their part inside), in the same order.
+    /// Complexity: as delta_since.
+    delta_type delta_between(const version_type& v, const version_type& up_to) const {
+        return ops_between(v, &up_to);
+    }
+
+private:
+    delta_type ops_between(const version_type& v, const version_type* up_to) const {
         delta_type out;
         const auto emit = [&](lv_t lo, lv_t hi) {
             engine_.for_each_op(
@@ -281,7 +291,10 @@ public:
         // it lacks (an agent's applied seqs are a prefix), in LV order.
         std::vector<std::pair<lv_t, lv_t>> lacking;
         for (std::uint32_t a = 0; a < engine_.agent_count(); ++a) {
-            const std::uint64_t next = engine_.next_seq(a, Policy::first_counter);
+            std::uint64_t next = engine_.next_seq(a, Policy::first_counter);
+            if (up_to != nullptr) {
+                next = std::min(next, up_to->get(engine_.agent_name(a)) + 1);
+            }
             const std::uint64_t from =
                 std::max(Policy::first_counter, v.get(engine_.agent_name(a)) + 1);
             if (from < next) {
@@ -296,6 +309,7 @@ public:
         return out;
     }
 
+public:
     /// Effects: applies every op of `d` as apply() does: ops (or parts)
     ///   already applied are ignored (idempotent), ops whose predecessors
     ///   are missing are buffered until they arrive. Merging deltas in any
@@ -484,6 +498,17 @@ public:
     void merge(const sequence& other) {
         if (&other != this) {
             merge(other.delta_since(version()));
+        }
+    }
+    /// Effects: applies the ops `other` has applied that are in `up_to` and
+    ///   that this one lacks: merge(other.delta_between(version(), up_to)).
+    ///   Brings a branch to exactly `up_to` when its version is within
+    ///   `up_to` and `other` holds all of `up_to` (e.g. an editor's branch
+    ///   catching up to the version a remote edit was made at).
+    /// Throws, Complexity: as merge(other).
+    void merge(const sequence& other, const version_type& up_to) {
+        if (&other != this) {
+            merge(other.delta_between(version(), up_to));
         }
     }
     /// Returns: whether this and `other` are branches of one document (they

@@ -172,6 +172,11 @@ public:
     /// Effects: applies every op `other` has that this text lacks (as
     ///   sequence::merge(const sequence&)). Throws: as sequence::merge.
     void merge(const basic_text& other) { seq_.merge(other.seq_); }
+    /// Effects: applies the ops `other` has that are in `up_to` and this text
+    ///   lacks (as sequence::merge(other, up_to)).
+    void merge(const basic_text& other, const version_type& up_to) {
+        seq_.merge(other.seq_, up_to);
+    }
 
     /// Returns: `text` decoded to code points.
     /// Throws: crdt::error(invalid_utf8) with the offset of the bad byte.

@@ -367,3 +367,28 @@ TEST_CASE("sequence branches: fuguemax-300 through fork_at, local edits and merg
 }
 
 #endif
+
+TEST_CASE("sequence branches: merge up to a version brings a branch to exactly it") {
+    seq_t main(crdt::agent_id("m"));
+    insert(main, 0, U"abc");
+    seq_t b = main.fork(crdt::agent_id("b"));
+    insert(main, 3, U"def");
+    const auto v = main.version();
+    main.erase(0, 2);
+    insert(main, 0, U"X");
+    b.merge(main, v); // main's ops up to v, none after
+    CHECK(b.version() == v);
+    CHECK(text_of(b) == "abcdef");
+    b.verify();
+    // delta_between is what such a merge applies; deltas of other replicas
+    // work the same way (no shared store).
+    seq_t fresh(crdt::agent_id("z"));
+    fresh.merge(main.delta_between({}, v));
+    CHECK(fresh.version() == v);
+    CHECK(text_of(fresh) == "abcdef");
+    // Up to a version the branch is past already: nothing to do.
+    b.merge(main, {});
+    CHECK(b.version() == v);
+    b.merge(main);
+    CHECK(text_of(b) == text_of(main));
+}

@@ -436,3 +436,25 @@ TEST_CASE("sequence: a long history delivered backwards waits, then applies in o
     CHECK(text_of(merged) == text_of(writer));
     merged.verify();
 }
+
+TEST_CASE("sequence: remote typing extends one run, as local typing does") {
+    seq_t a(crdt::agent_id("a"));
+    seq_t b(crdt::agent_id("b"));
+    for (char32_t i = 0; i < 100; ++i) {
+        b.apply(a.insert(a.size(), char32_t(U'a' + i % 26)));
+    }
+    CHECK(a.engine().summary().runs == 1);
+    CHECK(b.engine().summary().runs == 1);
+    CHECK(text_of(b) == text_of(a));
+    // A concurrent insert at the same place is a run of its own; typing on
+    // after it extends that run.
+    seq_t c(crdt::agent_id("c"));
+    c.merge(a.delta_since({}));
+    const auto x = c.insert(50, U'X');
+    const auto y = c.insert(51, U'Y');
+    b.apply(x);
+    b.apply(y);
+    CHECK(b.engine().summary().runs == 3);
+    b.verify();
+    CHECK(text_of(b) == text_of(c));
+}

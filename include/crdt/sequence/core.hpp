@@ -895,7 +895,8 @@ public:
                 grown.m.utf8 += added.utf8;
                 grown.m.utf16 += added.utf16;
                 grown.m.lines += added.lines;
-                grown.touch_hi = grown.lv + grown.len - 1;
+                grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
+                widen_witness(grown, lv, static_cast<lv_t>(n));
                 nx = decltype(nx){}; // drop its share so the path is edited in place
                 tree_.replace(std::move(c), grown);
                 return {left, right};
@@ -977,6 +978,9 @@ public:
                     dest_key = o.key;
                 }
             }
+            if (left != no_lv && dest_key == left_pos.first && grow_run(dest_key, lv, n, right)) {
+                return; // typed on after its own run: no new run
+            }
             if (!insert_after(dest_key, make_run(0, lv, n, left, right),
                               left == no_lv && dest_key == 0)) {
                 relabel();
@@ -984,6 +988,29 @@ public:
             }
             return;
         }
+    }
+
+    /// Effects: appends the elements [lv, lv + n) to the run with key `key`
+    ///   if they continue it: consecutive LVs and seqs of its agent, the
+    ///   first inserted right after the run's last element, one
+    ///   origin-right, the run not deleted. Returns: whether it did.
+    bool grow_run(std::uint64_t key, lv_t lv, std::size_t n, lv_t right) {
+        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        const run& r = c.item();
+        if (r.key != key || r.deleted != 0 || r.lv + r.len != lv || r.origin_right != right ||
+            !continues(lv - 1, lv)) {
+            return false;
+        }
+        run grown = r;
+        const metrics added = measure(lv, static_cast<lv_t>(n));
+        grown.len += static_cast<lv_t>(n);
+        grown.m.utf8 += added.utf8;
+        grown.m.utf16 += added.utf16;
+        grown.m.lines += added.lines;
+        grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
+        widen_witness(grown, lv, static_cast<lv_t>(n));
+        tree_.replace(std::move(c), grown);
+        return true;
     }
 
     /// Effects: marks the elements [target, target + n) deleted (they must be
@@ -1186,6 +1213,16 @@ private:
         r.witness_lo = no_lv;
         r.witness_hi = 0;
         for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
+            const lv_t d = i < s_->first_delete.size() ? s_->first_delete[i] : no_lv;
+            r.witness_lo = std::min(r.witness_lo, d);
+            r.witness_hi = std::max(r.witness_hi, d);
+        }
+    }
+
+    /// Effects: widens the witness bounds of `r` by the elements [lv, lv +
+    ///   n) it has just grown by. Complexity: O(n).
+    void widen_witness(run& r, lv_t lv, lv_t n) const {
+        for (lv_t i = lv; i < lv + n; ++i) {
             const lv_t d = i < s_->first_delete.size() ? s_->first_delete[i] : no_lv;
             r.witness_lo = std::min(r.witness_lo, d);
             r.witness_hi = std::max(r.witness_hi, d);
