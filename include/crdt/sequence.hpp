@@ -39,6 +39,7 @@
 #include <crdt/core/version_vector.hpp>
 #include <crdt/sequence/core.hpp>
 #include <crdt/sequence/delta.hpp>
+#include <crdt/sequence/snapshot.hpp>
 
 #include <algorithm>
 #include <concepts>
@@ -353,11 +354,12 @@ public:
     // ---- snapshots -------------------------------------------------------------
 
     /// Returns: a snapshot of this document (branch): its whole history
-    ///   (delta_since({}) in the delta codec of crdt/sequence/delta.hpp) and
-    ///   the document order of its elements, so that load_snapshot rebuilds
-    ///   the document without integrating a single op. Buffered ops are not
-    ///   included. Format (docs/sequence.md): magic "CSQS", format version 1,
-    ///   the delta, the order as spans of consecutive elements, CRC-32C.
+    ///   (ids, kinds, elements, delete targets) and the document order of
+    ///   its elements as columns (crdt/sequence/snapshot.hpp), so that
+    ///   load_snapshot rebuilds the document without integrating or even
+    ///   materializing a single op. Buffered ops are not included. Format
+    ///   (docs/sequence.md): magic "CSQS", format version 2, the columns,
+    ///   CRC-32C.
     /// Requires: the delta is encodable (T is char32_t or encodable, and so
     ///   is the replica type).
     /// Complexity: O(k B log n) for the k ops (as delta_since) plus O(n).
@@ -365,16 +367,7 @@ public:
         byte_writer w;
         w.raw(std::as_bytes(std::span<const char>(snapshot_magic, 4)));
         w.varint(snapshot_format);
-        codec<delta_type>::encode(w, delta_since({}));
-        std::vector<std::pair<lv_t, lv_t>> spans;
-        engine_.for_each_order_span([&](lv_t lo, lv_t n) { spans.emplace_back(lo, n); });
-        w.varint(spans.size());
-        std::int64_t prev_end = 0;
-        for (const auto& [lo, n] : spans) {
-            w.zigzag(static_cast<std::int64_t>(lo) - prev_end);
-            w.varint(n);
-            prev_end = static_cast<std::int64_t>(lo) + n;
-        }
+        detail::seq::snapshot_codec<T, replica_type>::encode(w, engine_);
         w.fixed<std::uint32_t>(crc32c(w.view()));
         return w.take();
     }
@@ -385,12 +378,12 @@ public:
     /// Throws: crdt::error naming `what` and the byte offset where it
     ///   applies: bad_magic, unsupported_version, checksum_mismatch,
     ///   truncated and the other decoding errors, trailing_bytes;
-    ///   invalid_value for ops out of causal order or with counter gaps, an
-    ///   origin or target that is unknown or a delete, and a document order
-    ///   that does not hold every inserted element exactly once. The CRC
-    ///   catches corruption, not forgery: a well-formed snapshot with a
-    ///   wrong order loads as a document with that order.
-    /// Complexity: O(e + k log k) for e elements and k ops.
+    ///   invalid_value for columns that disagree (counts, ranges), an
+    ///   origin or delete target that is not an earlier insert, and a
+    ///   document order that does not hold every inserted element exactly
+    ///   once. The CRC catches corruption, not forgery: a well-formed
+    ///   snapshot with a wrong order loads as a document with that order.
+    /// Complexity: O(N + n log n) for N ops and n runs.
     static sequence load_snapshot(std::span<const std::byte> bytes, replica_type self,
                                   std::string_view what = "sequence snapshot") requires
         detail::seq::delta_encodable_v<T, Policy> {
@@ -421,28 +414,13 @@ public:
                                   " (this build reads " + std::to_string(snapshot_format) + ")",
                               at);
         }
-        const delta_type d = codec<delta_type>::decode(r);
-        const std::size_t count = r.length("order span count");
-        std::vector<std::pair<lv_t, lv_t>> spans;
-        spans.reserve(count);
-        std::int64_t prev_end = 0;
-        for (std::size_t i = 0; i < count; ++i) {
-            const std::size_t span_at = r.offset();
-            const std::int64_t lo = prev_end + r.zigzag();
-            const std::uint64_t n = r.varint();
-            if (lo < 0 || lo > std::int64_t{detail::seq::no_lv} || n > detail::seq::no_lv) {
-                throw crdt::error(errc::invalid_value,
-                                  std::string(what) + ": order span out of range", span_at);
-            }
-            spans.emplace_back(static_cast<lv_t>(lo), static_cast<lv_t>(n));
-            prev_end = lo + static_cast<std::int64_t>(n);
-        }
+        sequence out(std::move(self));
+        detail::seq::snapshot_codec<T, replica_type>::decode(r, out.engine_, what,
+                                                             Policy::first_counter, bytes.size());
         if (!r.empty()) {
             throw crdt::error(errc::trailing_bytes,
                               std::string(what) + ": bytes after the document order", r.offset());
         }
-        sequence out(std::move(self));
-        out.engine_.build_runs(spans, out.load_ops(d, what), what);
         return out;
     }
 
@@ -595,74 +573,7 @@ private:
     enum class status { applied, duplicate, missing };
 
     static constexpr char snapshot_magic[4] = {'C', 'S', 'Q', 'S'};
-    static constexpr std::uint64_t snapshot_format = 1;
-
-    /// Effects: stores the ops of a snapshot's history in this (fresh)
-    ///   engine's op store, all applied, without integrating them.
-    /// Returns: the inserts with their origins, by ascending LV.
-    /// Throws: crdt::error(invalid_value) naming `what` and the op.
-    std::vector<typename engine_t::loaded_insert> load_ops(const delta_type& d,
-                                                           std::string_view what) {
-        std::vector<typename engine_t::loaded_insert> loaded;
-        const auto fail = [&](std::size_t i, const std::string& why) {
-            throw crdt::error(errc::invalid_value,
-                              std::string(what) + ": op " + std::to_string(i) + ": " + why);
-        };
-        const auto element = [&](std::size_t i, const dot_type& id, const char* role) {
-            const auto a = engine_.find_agent(id.replica);
-            const lv_t lv = a ? engine_.lv_of(*a, id.counter) : detail::seq::no_lv;
-            if (lv == detail::seq::no_lv) {
-                fail(i, std::string(role) + " is not an earlier op");
-            }
-            if (!engine_.is_insert(lv)) {
-                fail(i, std::string(role) + " is a delete");
-            }
-            return lv;
-        };
-        for (std::size_t i = 0; i < d.ops.size(); ++i) {
-            const auto [id, n] = extent(d.ops[i]);
-            if (n == 0 || !detail::seq::valid_range(id.counter, n, Policy::first_counter)) {
-                fail(i, "empty, or its counters are out of range");
-            }
-            const std::uint32_t a = engine_.intern(id.replica);
-            if (id.counter != engine_.next_seq(a, Policy::first_counter)) {
-                fail(i, "its counter does not follow its replica's previous op");
-            }
-            if (const auto* ins = std::get_if<insert_op>(&d.ops[i])) {
-                const lv_t left = ins->origin_left
-                                      ? element(i, *ins->origin_left, "its origin_left")
-                                      : detail::seq::no_lv;
-                const lv_t right = ins->origin_right
-                                       ? element(i, *ins->origin_right, "its origin_right")
-                                       : detail::seq::no_lv;
-                const auto got = engine_.acquire(a, id.counter, static_cast<std::size_t>(n), true,
-                                                 ins->content.data());
-                loaded.push_back({got.lv, static_cast<lv_t>(n), left, right});
-                continue;
-            }
-            const auto& del = std::get<erase_op>(d.ops[i]);
-            if (!detail::seq::valid_range(del.target.counter, n, Policy::first_counter)) {
-                fail(i, "its target counters are out of range");
-            }
-            std::vector<lv_t> targets;
-            targets.reserve(static_cast<std::size_t>(n));
-            for (std::uint64_t k = 0; k < n; ++k) {
-                targets.push_back(
-                    element(i, dot_type{del.target.replica, del.target.counter + k}, "a target"));
-            }
-            const lv_t first =
-                engine_.acquire(a, id.counter, static_cast<std::size_t>(n), false, nullptr).lv;
-            for (std::size_t p = 0; p < targets.size();) {
-                std::size_t q = p + 1;
-                while (q < targets.size() && targets[q] == targets[q - 1] + 1) {
-                    ++q;
-                }
-                engine_.load_deletes(first + static_cast<lv_t>(p), targets[p], q - p);
-                p = q;
-            }
-        }
-        return loaded;
-    }
+    static constexpr std::uint64_t snapshot_format = 2;
 
     sequence(replica_type self, engine_t e) : self_(std::move(self)), engine_(std::move(e)) {}
 

@@ -333,7 +333,13 @@ struct unit_target {
 /// The engine. `Replica` names agents (totally ordered: ties between
 /// concurrent inserts go to the smaller name). Counters are a replica's seqs.
 template <class T, class Replica>
+struct snapshot_codec;
+
+template <class T, class Replica>
 class engine {
+    template <class, class>
+    friend struct snapshot_codec; // crdt/sequence/snapshot.hpp
+
 public:
     using cursor_t = run_tree::cursor_type<key_dim>;
 
@@ -460,43 +466,6 @@ public:
 
     // ---- snapshots -------------------------------------------------------------
 
-    /// Effects: calls out(rank, n) for the elements of this branch in
-    ///   document order (deleted ones included), in maximal spans of
-    ///   consecutive ranks, where rank(x) is the index of LV x among the
-    ///   applied LVs (the LV a fresh engine gives x when it stores this
-    ///   branch's ops in LV order). Complexity: O(n + k) for n runs.
-    template <class Out>
-    void for_each_order_span(Out out) const {
-        std::vector<lv_t> base; // rank of each applied interval's first LV
-        base.reserve(applied_.intervals().size());
-        lv_t total = 0;
-        for (const auto& [lo, hi] : applied_.intervals()) {
-            base.push_back(total);
-            total += hi - lo;
-        }
-        const auto& iv = applied_.intervals();
-        lv_t start = 0;
-        lv_t len = 0;
-        tree_.for_each([&](const run& r) {
-            const auto it = std::upper_bound(
-                iv.begin(), iv.end(), r.lv,
-                [](lv_t x, const std::pair<lv_t, lv_t>& p) { return x < p.second; });
-            const lv_t rank = base[static_cast<std::size_t>(it - iv.begin())] + (r.lv - it->first);
-            if (len > 0 && start + len == rank) {
-                len += r.len;
-                return;
-            }
-            if (len > 0) {
-                out(start, len);
-            }
-            start = rank;
-            len = r.len;
-        });
-        if (len > 0) {
-            out(start, len);
-        }
-    }
-
     /// An insert op of a snapshot: LVs [lv, lv + n) of a fresh engine, the
     /// first after `left`, the others each after the previous one, all
     /// before `right` (no_lv: the start / end).
@@ -557,6 +526,9 @@ public:
                     if (seen[x] != 0) {
                         bad("an element appears twice");
                     }
+                    if (s_->inserts[x] == 0) {
+                        bad("a span holds a delete");
+                    }
                     seen[x] = 1;
                     const lv_t left = x == it->lv ? it->left : x - 1;
                     const std::uint32_t del = s_->first_delete[x] != no_lv ? 1 : 0;
@@ -581,11 +553,9 @@ public:
                 }
             }
         }
-        for (const loaded_insert& o : ins) {
-            for (lv_t x = o.lv; x < o.lv + o.n; ++x) {
-                if (seen[x] == 0) {
-                    bad("an inserted element is missing");
-                }
+        for (lv_t x = 0; x < total; ++x) {
+            if (s_->inserts[x] != 0 && seen[x] == 0) {
+                bad("an inserted element is missing");
             }
         }
         const std::uint64_t spacing =

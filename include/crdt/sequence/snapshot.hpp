@@ -1,0 +1,405 @@
+// crdt/sequence/snapshot.hpp -- the column form of a sequence snapshot: the
+// op store and the run tree of one branch written as columns over local
+// versions, read back without materializing a single op (see "Snapshots" in
+// docs/sequence.md for the layout).
+//
+// Local versions are written as ranks: the index of an LV among the
+// branch's applied LVs, which is the LV a fresh engine gives it when it
+// stores the ops in that order. Columns, in order:
+//
+//   ops      N
+//   agents   count, codec<Replica> each (in order of first use)
+//   ids      count, (agent index, length)*: the ids of ranks 0..N-1; each
+//            agent's seqs continue from first_counter without gaps
+//   kinds    first kind (1 insert, 0 delete), count, length*: alternating
+//   content  the inserted elements in rank order: for char32_t a byte
+//            length and UTF-8, else codec<T> each
+//   deletes  count, (zigzag(target - end of previous span), 2 * length +
+//            descending)*: the targets of the delete ranks in order
+//   runs     count, (zigzag(start - end of previous run), length,
+//            origin-left code, origin-right code)*: the document order;
+//            code 0 is the start / end, else 1 + zigzag(start - 1 - origin)
+//
+// Complexity: encode O(N log k + n) for N ops, k applied intervals, n runs;
+// decode O(N + n log n). Thread safety: none. Exception safety: decode
+// throws crdt::error (the engine it filled is to be discarded).
+#pragma once
+
+#include <crdt/codec/codec.hpp>
+#include <crdt/codec/reader.hpp>
+#include <crdt/codec/utf8.hpp>
+#include <crdt/codec/writer.hpp>
+#include <crdt/core/config.hpp>
+#include <crdt/core/error.hpp>
+#include <crdt/sequence/core.hpp>
+#include <crdt/sequence/delta.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+CRDT_BEGIN_NAMESPACE
+namespace detail::seq {
+
+template <class T, class Replica>
+struct snapshot_codec {
+    using engine_t = engine<T, Replica>;
+    using run_t = run;
+
+    /// Effects: writes the columns of branch `e` to `w`.
+    static void encode(byte_writer& w, const engine_t& e) {
+        const auto& st = *e.s_;
+        const auto& iv = e.applied_.intervals();
+        std::vector<lv_t> base; // rank of each interval's first LV
+        lv_t total = 0;
+        for (const auto& [lo, hi] : iv) {
+            base.push_back(total);
+            total += hi - lo;
+        }
+        const auto rank = [&](lv_t x) {
+            const auto it = std::upper_bound(iv.begin(), iv.end(), x,
+                                             [](lv_t v, const auto& p) { return v < p.second; });
+            return base[static_cast<std::size_t>(it - iv.begin())] + (x - it->first);
+        };
+        w.varint(total);
+
+        // ids: walk the store's LV spans over the applied intervals.
+        std::vector<std::pair<std::uint32_t, lv_t>> ids; // (store agent, length)
+        std::uint64_t prev_seq_end = 0;
+        for (const auto& [lo, hi] : iv) {
+            for (lv_t x = lo; x < hi;) {
+                auto sp = std::upper_bound(st.lv_spans.begin(), st.lv_spans.end(), x,
+                                           [](lv_t v, const auto& s) { return v < s.lv; });
+                const lv_t end =
+                    sp == st.lv_spans.end() ? static_cast<lv_t>(st.content.size()) : sp->lv;
+                --sp;
+                const lv_t n = std::min(hi, end) - x;
+                const std::uint64_t seq = sp->seq + (x - sp->lv);
+                if (!ids.empty() && ids.back().first == sp->agent && prev_seq_end == seq) {
+                    ids.back().second += n;
+                } else {
+                    ids.emplace_back(sp->agent, n);
+                }
+                prev_seq_end = seq + n;
+                x += n;
+            }
+        }
+        std::map<std::uint32_t, std::uint32_t> agent_map; // store index -> snapshot index
+        std::vector<std::uint32_t> agents;
+        for (const auto& [a, n] : ids) {
+            if (agent_map.emplace(a, static_cast<std::uint32_t>(agents.size())).second) {
+                agents.push_back(a);
+            }
+        }
+        w.varint(agents.size());
+        for (const std::uint32_t a : agents) {
+            codec<Replica>::encode(w, st.agents[a].name);
+        }
+        w.varint(ids.size());
+        for (const auto& [a, n] : ids) {
+            w.varint(agent_map[a]);
+            w.varint(n);
+        }
+
+        // kinds, content, delete targets: one pass in rank order.
+        std::vector<lv_t> kinds;
+        std::uint8_t first_kind = 1;
+        std::uint8_t kind = 2;
+        byte_writer content;
+        std::size_t utf8_bytes = 0;
+        struct del_span {
+            std::int64_t t0;
+            std::uint64_t len;
+            bool down;
+        };
+        std::vector<del_span> deletes;
+        for (const auto& [lo, hi] : iv) {
+            for (lv_t x = lo; x < hi; ++x) {
+                const std::uint8_t k = st.inserts[x] != 0 ? 1 : 0;
+                if (k != kind) {
+                    if (kind == 2) {
+                        first_kind = k;
+                    }
+                    kinds.push_back(0);
+                    kind = k;
+                }
+                ++kinds.back();
+                if (k == 1) {
+                    if constexpr (std::is_same_v<T, char32_t>) {
+                        put_utf8(content, st.content[x]);
+                        utf8_bytes += utf8_len(st.content[x]);
+                    } else {
+                        codec<T>::encode(content, st.content[x]);
+                    }
+                    continue;
+                }
+                const auto d = std::upper_bound(st.delete_spans.begin(), st.delete_spans.end(), x,
+                                                [](lv_t v, const auto& s) { return v < s.del; }) -
+                               1;
+                const auto t = static_cast<std::int64_t>(rank(d->target_of(x)));
+                del_span* last = deletes.empty() ? nullptr : &deletes.back();
+                const auto len = last ? static_cast<std::int64_t>(last->len) : 0;
+                if (last != nullptr && last->len == 1 && (t == last->t0 + 1 || t == last->t0 - 1)) {
+                    last->down = t < last->t0;
+                    last->len = 2;
+                } else if (last != nullptr && last->len > 1 &&
+                           t == (last->down ? last->t0 - len : last->t0 + len)) {
+                    ++last->len;
+                } else {
+                    deletes.push_back({t, 1, false});
+                }
+            }
+        }
+        w.byte(first_kind);
+        w.varint(kinds.size());
+        for (const lv_t n : kinds) {
+            w.varint(n);
+        }
+        if constexpr (std::is_same_v<T, char32_t>) {
+            w.varint(utf8_bytes);
+        }
+        w.raw(content.view());
+        w.varint(deletes.size());
+        std::int64_t prev_end = 0;
+        for (const del_span& d : deletes) {
+            w.zigzag(d.t0 - prev_end);
+            w.varint(2 * d.len + (d.down ? 1 : 0));
+            const auto n = static_cast<std::int64_t>(d.len);
+            prev_end = d.down ? d.t0 - n : d.t0 + n;
+        }
+
+        // runs, in document order, joined where they continue each other.
+        struct rec {
+            lv_t start, len, left, right;
+        };
+        std::vector<rec> runs;
+        e.tree_.for_each([&](const run_t& r) {
+            const lv_t s = rank(r.lv);
+            const lv_t left = r.origin_left == no_lv ? no_lv : rank(r.origin_left);
+            const lv_t right = r.origin_right == no_lv ? no_lv : rank(r.origin_right);
+            if (!runs.empty() && runs.back().start + runs.back().len == s && left == s - 1 &&
+                runs.back().right == right) {
+                runs.back().len += r.len;
+                return;
+            }
+            runs.push_back({s, r.len, left, right});
+        });
+        w.varint(runs.size());
+        std::int64_t prev = 0;
+        const auto origin = [&](lv_t s, lv_t o) {
+            w.varint(o == no_lv ? 0
+                                : 1 + varint::zigzag_encode(static_cast<std::int64_t>(s) - 1 -
+                                                            static_cast<std::int64_t>(o)));
+        };
+        for (const rec& r : runs) {
+            w.zigzag(static_cast<std::int64_t>(r.start) - prev);
+            w.varint(r.len);
+            origin(r.start, r.left);
+            origin(r.start, r.right);
+            prev = static_cast<std::int64_t>(r.start) + r.len;
+        }
+    }
+
+    /// Effects: fills the empty engine `e` from the columns in `r`: every
+    ///   op stored and applied, the run tree built bottom-up.
+    /// Throws: crdt::error naming `what` for anything inconsistent.
+    static void decode(byte_reader& r, engine_t& e, std::string_view what,
+                       std::uint64_t first_counter, std::size_t input_size) {
+        const auto bad = [&](const std::string& why, std::size_t at) {
+            throw crdt::error(errc::invalid_value, std::string(what) + ": " + why, at);
+        };
+        std::size_t at = r.offset();
+        const std::uint64_t total = r.varint();
+        if (total >= no_lv || total > 64 * std::uint64_t{input_size} + 1024) {
+            bad("claims " + std::to_string(total) + " ops, more than its size allows", at);
+        }
+        const auto n_ops = static_cast<lv_t>(total);
+
+        const std::size_t agent_count = r.length("agent count");
+        for (std::size_t i = 0; i < agent_count; ++i) {
+            at = r.offset();
+            if (e.intern(codec<Replica>::decode(r)) != i) {
+                bad("an agent is listed twice", at);
+            }
+        }
+        const std::size_t id_count = r.length("id span count");
+        std::vector<std::pair<std::uint32_t, lv_t>> ids;
+        ids.reserve(id_count);
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < id_count; ++i) {
+            at = r.offset();
+            const std::uint64_t a = r.varint();
+            const std::uint64_t n = r.varint();
+            if (a >= agent_count || n == 0 || n > n_ops - sum) {
+                bad("id span " + std::to_string(i) + " is out of range", at);
+            }
+            sum += n;
+            ids.emplace_back(static_cast<std::uint32_t>(a), static_cast<lv_t>(n));
+        }
+        if (sum != n_ops) {
+            bad("the id spans do not cover every op", r.offset());
+        }
+
+        at = r.offset();
+        std::uint8_t kind = r.byte();
+        if (kind > 1) {
+            bad("bad first kind", at);
+        }
+        const std::size_t kind_count = r.length("kind run count");
+        std::vector<std::pair<std::uint8_t, lv_t>> kinds;
+        kinds.reserve(kind_count);
+        sum = 0;
+        std::uint64_t inserts = 0;
+        for (std::size_t i = 0; i < kind_count; ++i) {
+            at = r.offset();
+            const std::uint64_t n = r.varint();
+            if (n == 0 || n > n_ops - sum) {
+                bad("kind run " + std::to_string(i) + " is out of range", at);
+            }
+            sum += n;
+            inserts += kind == 1 ? n : 0;
+            kinds.emplace_back(kind, static_cast<lv_t>(n));
+            kind ^= 1;
+        }
+        if (sum != n_ops) {
+            bad("the kind runs do not cover every op", r.offset());
+        }
+
+        std::vector<T> content;
+        at = r.offset();
+        if constexpr (std::is_same_v<T, char32_t>) {
+            const std::size_t len = r.length("content byte length");
+            const auto bytes = r.raw(len);
+            const std::string_view text(reinterpret_cast<const char*>(bytes.data()), len);
+            if (const auto b = utf8::find_invalid(text)) {
+                throw crdt::error(errc::invalid_utf8,
+                                  std::string(what) + ": inserted text is not UTF-8", at + *b);
+            }
+            content.reserve(len);
+            append_code_points(text, content);
+            if (content.size() != inserts) {
+                bad("the content holds " + std::to_string(content.size()) + " elements for " +
+                        std::to_string(inserts) + " inserts",
+                    at);
+            }
+        } else {
+            if (inserts > r.remaining() + 1024) {
+                bad("more inserts than content bytes", at);
+            }
+            content.reserve(static_cast<std::size_t>(inserts));
+            for (std::uint64_t i = 0; i < inserts; ++i) {
+                content.push_back(codec<T>::decode(r));
+            }
+        }
+
+        // Store the ops: id spans and kind runs walked together.
+        std::size_t ki = 0;
+        lv_t kleft = kinds.empty() ? 0 : kinds[0].second;
+        std::size_t ci = 0;
+        for (const auto& [a, len] : ids) {
+            for (lv_t left = len; left > 0;) {
+                while (kleft == 0) {
+                    kleft = kinds[++ki].second;
+                }
+                const lv_t piece = std::min(left, kleft);
+                const bool ins = kinds[ki].first == 1;
+                const std::uint64_t seq = e.next_seq(a, first_counter);
+                e.acquire(a, seq, piece, ins, ins ? content.data() + ci : nullptr);
+                ci += ins ? piece : 0;
+                left -= piece;
+                kleft -= piece;
+            }
+        }
+
+        // Delete targets, in the order of the delete ops.
+        const std::size_t del_count = r.length("delete span count");
+        std::size_t dk = 0; // kind run of the next delete
+        lv_t dpos = 0;      // first LV of that run
+        lv_t dnext = 0;     // offset of the next delete in it
+        const auto next_delete = [&]() -> lv_t {
+            while (dk < kinds.size() && (kinds[dk].first == 1 || dnext == kinds[dk].second)) {
+                dpos += kinds[dk].second;
+                ++dk;
+                dnext = 0;
+            }
+            if (dk == kinds.size()) {
+                return no_lv;
+            }
+            return dpos + dnext++;
+        };
+        std::int64_t prev_end = 0;
+        for (std::size_t i = 0; i < del_count; ++i) {
+            at = r.offset();
+            const std::int64_t t0 = prev_end + r.zigzag();
+            const std::uint64_t bits = r.varint();
+            const std::uint64_t n = bits >> 1;
+            const bool down = (bits & 1) != 0;
+            if (n == 0 || n > n_ops || t0 < 0 || t0 >= n_ops ||
+                (down ? static_cast<std::uint64_t>(t0) + 1 < n
+                      : static_cast<std::uint64_t>(t0) + n > n_ops)) {
+                bad("delete span " + std::to_string(i) + " is out of range", at);
+            }
+            for (std::uint64_t k = 0; k < n; ++k) {
+                const lv_t d = next_delete();
+                const auto t = static_cast<lv_t>(down ? t0 - static_cast<std::int64_t>(k)
+                                                      : t0 + static_cast<std::int64_t>(k));
+                if (d == no_lv || t >= d || !e.is_insert(t)) {
+                    bad("delete span " + std::to_string(i) +
+                            " targets a later op, a delete, or there is no delete op left",
+                        at);
+                }
+                e.load_deletes(d, t, 1);
+            }
+            prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
+        }
+        if (next_delete() != no_lv) {
+            bad("a delete op has no target", r.offset());
+        }
+
+        // The document order.
+        const std::size_t run_count = r.length("run count");
+        std::vector<std::pair<lv_t, lv_t>> spans;
+        std::vector<typename engine_t::loaded_insert> ins;
+        spans.reserve(run_count);
+        ins.reserve(run_count);
+        std::int64_t prev = 0;
+        for (std::size_t i = 0; i < run_count; ++i) {
+            at = r.offset();
+            const std::int64_t s = prev + r.zigzag();
+            const std::uint64_t n = r.varint();
+            const std::uint64_t lc = r.varint();
+            const std::uint64_t rc = r.varint();
+            if (s < 0 || s >= n_ops || n == 0 || n > n_ops - static_cast<std::uint64_t>(s)) {
+                bad("run " + std::to_string(i) + " is out of range", at);
+            }
+            const auto start = static_cast<lv_t>(s);
+            const auto origin = [&](std::uint64_t code) {
+                if (code == 0) {
+                    return no_lv;
+                }
+                const std::int64_t o = s - 1 - varint::zigzag_decode(code - 1);
+                if (o < 0 || o >= s || !e.is_insert(static_cast<lv_t>(o))) {
+                    bad("run " + std::to_string(i) + " has an origin that is not an earlier insert",
+                        at);
+                }
+                return static_cast<lv_t>(o);
+            };
+            const lv_t left = origin(lc);
+            const lv_t right = origin(rc);
+            spans.emplace_back(start, static_cast<lv_t>(n));
+            ins.push_back({start, static_cast<lv_t>(n), left, right});
+            prev = s + static_cast<std::int64_t>(n);
+        }
+        std::sort(ins.begin(), ins.end(), [](const auto& a, const auto& b) { return a.lv < b.lv; });
+        e.build_runs(spans, ins, what);
+    }
+};
+
+} // namespace detail::seq
+CRDT_END_NAMESPACE
