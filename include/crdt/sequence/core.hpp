@@ -466,9 +466,9 @@ public:
 
     // ---- snapshots -------------------------------------------------------------
 
-    /// An insert op of a snapshot: LVs [lv, lv + n) of a fresh engine, the
-    /// first after `left`, the others each after the previous one, all
-    /// before `right` (no_lv: the start / end).
+    /// A run of a snapshot: LVs [lv, lv + n) of a fresh engine (one
+    /// insertion's elements), the first after `left`, the others each after
+    /// the previous one, all before `right` (no_lv: the start / end).
     struct loaded_insert {
         lv_t lv;
         lv_t n;
@@ -483,17 +483,15 @@ public:
 
     /// Effects: builds the run tree and index of this engine, which holds
     ///   every op of the snapshot in its store (all applied) and no run yet,
-    ///   from the document order `spans` ([lo, lo + n) of LVs) of the
-    ///   inserts `ins` (ascending LVs): no op is integrated. Runs are cut at
-    ///   op boundaries where the origins do not chain and where deletion
-    ///   status changes; keys are evenly spaced; the tree is built
+    ///   from `runs_in_order` (the document order): no op is integrated.
+    ///   Records are cut where deletion status changes and joined where they
+    ///   continue each other; keys are evenly spaced; the tree is built
     ///   bottom-up.
-    /// Throws: crdt::error(invalid_value) naming `what` if the spans do not
-    ///   hold every inserted LV exactly once, or hold a delete.
-    /// Complexity: O(e + n + x log x) for e elements, n runs, x concurrent
+    /// Throws: crdt::error(invalid_value) naming `what` if the records do
+    ///   not hold every inserted LV exactly once, or hold a delete.
+    /// Complexity: O(e + n log n + x) for e elements, n runs, x concurrent
     ///   extra deletes.
-    void build_runs(const std::vector<std::pair<lv_t, lv_t>>& spans,
-                    const std::vector<loaded_insert>& ins, std::string_view what) {
+    void build_runs(const std::vector<loaded_insert>& runs_in_order, std::string_view what) {
         const auto bad = [&](const std::string& why) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why);
         };
@@ -510,46 +508,64 @@ public:
         }
         std::vector<std::uint8_t> seen(total, 0);
         std::vector<run> runs;
-        for (const auto& [lo, n] : spans) {
-            if (n == 0 || lo >= total || n > total - lo) {
-                bad("a span is out of range");
+        for (const loaded_insert& rec : runs_in_order) {
+            if (rec.n == 0 || rec.lv >= total || rec.n > total - rec.lv) {
+                bad("a run is out of range");
             }
-            for (lv_t x = lo; x < lo + n;) {
-                auto it = std::upper_bound(ins.begin(), ins.end(), x,
-                                           [](lv_t v, const loaded_insert& o) { return v < o.lv; });
-                if (it == ins.begin() || x >= (it - 1)->lv + (it - 1)->n) {
-                    bad("a span holds a delete");
-                }
-                --it;
-                const lv_t end = std::min<lv_t>(lo + n, it->lv + it->n);
-                for (; x < end; ++x) {
-                    if (seen[x] != 0) {
-                        bad("an element appears twice");
+            const loaded_insert* it = &rec;
+            {
+                lv_t x = rec.lv;
+                const lv_t end = rec.lv + rec.n;
+                // [x, end) is one insertion's: cut it where deletion changes.
+                while (x < end) {
+                    const bool del = s_->first_delete[x] != no_lv;
+                    lv_t y = x;
+                    lv_t touch = 0;
+                    lv_t w_lo = no_lv;
+                    lv_t w_hi = 0;
+                    for (; y < end; ++y) {
+                        const lv_t fd = s_->first_delete[y];
+                        if ((fd != no_lv) != del) {
+                            break;
+                        }
+                        if (seen[y] != 0) {
+                            bad("an element appears twice");
+                        }
+                        if (s_->inserts[y] == 0) {
+                            bad("a span holds a delete");
+                        }
+                        seen[y] = 1;
+                        w_lo = std::min(w_lo, fd);
+                        w_hi = std::max(w_hi, fd);
+                        if (del) {
+                            touch = std::max(touch, fd);
+                        }
+                        if (!last_touch.empty()) {
+                            touch = std::max(touch, last_touch[y]);
+                        }
                     }
-                    if (s_->inserts[x] == 0) {
-                        bad("a span holds a delete");
-                    }
-                    seen[x] = 1;
+                    touch = std::max(touch, y - 1);
                     const lv_t left = x == it->lv ? it->left : x - 1;
-                    const std::uint32_t del = s_->first_delete[x] != no_lv ? 1 : 0;
-                    const lv_t touch =
-                        std::max({x, s_->first_delete[x] != no_lv ? s_->first_delete[x] : lv_t{0},
-                                  last_touch.empty() ? lv_t{0} : last_touch[x]});
                     run* back = runs.empty() ? nullptr : &runs.back();
                     if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
-                        back->origin_right == it->right && back->deleted == del) {
-                        ++back->len;
+                        back->origin_right == it->right && (back->deleted != 0) == del) {
+                        back->len += y - x;
                         back->touch_hi = std::max(back->touch_hi, touch);
-                        continue;
+                        back->witness_lo = std::min(back->witness_lo, w_lo);
+                        back->witness_hi = std::max(back->witness_hi, w_hi);
+                    } else {
+                        run r;
+                        r.lv = x;
+                        r.len = y - x;
+                        r.origin_left = left;
+                        r.origin_right = it->right;
+                        r.deleted = del ? 1 : 0;
+                        r.touch_hi = touch;
+                        r.witness_lo = w_lo;
+                        r.witness_hi = w_hi;
+                        runs.push_back(r);
                     }
-                    run r;
-                    r.lv = x;
-                    r.len = 1;
-                    r.origin_left = left;
-                    r.origin_right = it->right;
-                    r.deleted = del;
-                    r.touch_hi = touch;
-                    runs.push_back(r);
+                    x = y;
                 }
             }
         }
@@ -566,7 +582,6 @@ public:
             run& r = runs[k];
             r.key = spacing * (k + 1);
             r.m = measure(r.lv, r.len);
-            set_witness(r);
             keys.emplace_back(r.lv, r.key);
         }
         std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a > b; });

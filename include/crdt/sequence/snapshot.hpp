@@ -364,9 +364,7 @@ struct snapshot_codec {
 
         // The document order.
         const std::size_t run_count = r.length("run count");
-        std::vector<std::pair<lv_t, lv_t>> spans;
         std::vector<typename engine_t::loaded_insert> ins;
-        spans.reserve(run_count);
         ins.reserve(run_count);
         std::int64_t prev = 0;
         for (std::size_t i = 0; i < run_count; ++i) {
@@ -392,12 +390,10 @@ struct snapshot_codec {
             };
             const lv_t left = origin(lc);
             const lv_t right = origin(rc);
-            spans.emplace_back(start, static_cast<lv_t>(n));
             ins.push_back({start, static_cast<lv_t>(n), left, right});
             prev = s + static_cast<std::int64_t>(n);
         }
-        std::sort(ins.begin(), ins.end(), [](const auto& a, const auto& b) { return a.lv < b.lv; });
-        e.build_runs(spans, ins, what);
+        e.build_runs(ins, what);
     }
 };
 
