@@ -24,9 +24,12 @@
 // apply O(log n) plus the runs between the op's origins (concurrent inserts
 // only) plus O(log b) per buffered op (each is retried when the op it misses
 // arrives); content() O(n + elements).
-// Thread safety: none (like a std::vector). Exception safety: apply and the
-// local edits validate before changing anything (strong) except for
-// allocation failure during an edit (basic).
+// A moved-from sequence may only be assigned to or destroyed. Copies are
+// deep (their own op store); fork() makes branches that share one.
+// Thread safety: none (like a std::vector); branches of one document share
+// mutable state, so use them from one thread at a time. Exception safety:
+// apply and the local edits validate before changing anything (strong)
+// except for allocation failure during an edit (basic).
 #pragma once
 
 #include <crdt/codec/crc32c.hpp>
