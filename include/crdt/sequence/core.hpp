@@ -1363,6 +1363,23 @@ public:
     }
 
 private:
+    /// Returns: the index (in document order) of the run with key `k`.
+    std::uint64_t index_of_key(std::uint64_t k) const {
+        return tree_
+            .template lookup<crdt::btree::dims<key_dim, runs_dim>>(key_target{k},
+                                                                   crdt::btree::bias::left)
+            .second.template get<1>()
+            .value;
+    }
+    /// Returns: the run at index `i` in document order.
+    run run_at_index(std::uint64_t i) const {
+        const run* hit = tree_.template lookup<runs_dim>(i, crdt::btree::bias::right).first;
+        if (hit == nullptr) {
+            throw std::logic_error("sequence: run index out of range");
+        }
+        return *hit;
+    }
+
     /// Returns: whether run `b` continues run `a` so that they can be one
     ///   deleted run: both deleted, consecutive LVs and seqs of one agent,
     ///   b's first element inserted right after a's last, one origin-right.
@@ -1378,20 +1395,6 @@ private:
     ///   runs a delete just touched), then once more. A run of backspaces
     ///   thus stays one deleted run. Complexity: O(j B log n) for j joins.
     void join_deleted(std::uint64_t key, lv_t until) {
-        const auto index_of = [&](std::uint64_t k) {
-            return tree_
-                .template lookup<crdt::btree::dims<key_dim, runs_dim>>(key_target{k},
-                                                                       crdt::btree::bias::left)
-                .second.template get<1>()
-                .value;
-        };
-        const auto run_at_index = [&](std::uint64_t i) {
-            const run* hit = tree_.template lookup<runs_dim>(i, crdt::btree::bias::right).first;
-            if (hit == nullptr) {
-                throw std::logic_error("sequence: run index out of range");
-            }
-            return *hit;
-        };
         // Joins b into a (a before b); returns the joined run (a's key).
         const auto join = [&](const run& a, const run& b) {
             run j = a;
@@ -1408,7 +1411,7 @@ private:
                           j);
             return j;
         };
-        std::uint64_t i = index_of(key);
+        std::uint64_t i = index_of_key(key);
         run r = run_at_index(i);
         if (r.deleted == 0) {
             return;
@@ -1718,19 +1721,9 @@ private:
         const std::uint64_t total = tree_.summary().runs;
         std::uint64_t i = 0; // index of the run with key exhausted_at_
         if (exhausted_at_ != 0) {
-            i = tree_
-                    .template lookup<crdt::btree::dims<key_dim, runs_dim>>(
-                        key_target{exhausted_at_}, crdt::btree::bias::left)
-                    .second.template get<1>()
-                    .value;
+            i = index_of_key(exhausted_at_);
         }
-        const auto key_of = [&](std::uint64_t j) {
-            const run* hit = tree_.template lookup<runs_dim>(j, crdt::btree::bias::right).first;
-            if (hit == nullptr) {
-                throw std::logic_error("sequence: run index out of range");
-            }
-            return hit->key;
-        };
+        const auto key_of = [&](std::uint64_t j) { return run_at_index(j).key; };
         std::uint64_t i0 = 0;
         std::uint64_t i1 = total;
         std::uint64_t lo = 0;
