@@ -538,10 +538,10 @@ public:
         std::vector<op> out;
         const std::uint32_t a = own_agent();
         while (count > 0) {
-            const auto [target, k] = engine_.local_erase_some(pos, count);
+            const auto [target, k] = engine_.local_erase_target(pos, count);
             const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
             const lv_t del = engine_.acquire(a, seq, k, false, nullptr).lv;
-            engine_.record_deletes(del, target, k);
+            engine_.erase_elements(del, target, k, true);
             out.push_back(erase_op{dot_type{self_, seq}, dot_of(target), k});
             count -= k;
         }
@@ -946,8 +946,7 @@ private:
                 while (q < i + piece.n && targets[q] == targets[q - 1] + 1) {
                     ++q;
                 }
-                engine_.remote_erase(targets[p], q - p);
-                engine_.record_deletes(piece.lv + static_cast<lv_t>(p - i), targets[p], q - p,
+                engine_.erase_elements(piece.lv + static_cast<lv_t>(p - i), targets[p], q - p,
                                        piece.fresh);
                 p = q;
             }

@@ -897,23 +897,16 @@ public:
         }
     }
 
-    /// Effects: deletes up to `n` visible elements at `pos`, the first run
-    ///   touched only. Returns: the LV of the first deleted element and how
-    ///   many were deleted (consecutive LVs).
-    std::pair<lv_t, std::size_t> local_erase_some(std::uint64_t pos, std::size_t n) {
-        for (;;) {
-            const auto [hit, start] =
-                tree_.template lookup<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
-            CRDT_ASSERT(hit != nullptr);
-            const run r = *hit;
-            const auto off = static_cast<lv_t>(pos - start.chars);
-            const lv_t k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
-            if (!mark_deleted(r.key, off, k)) {
-                relabel();
-                continue;
-            }
-            return {r.lv + off, k};
-        }
+    /// Returns: the LV of the visible element at `pos` and how many of the
+    ///   `n` visible elements from there its run holds (consecutive LVs):
+    ///   what a local erase of [pos, pos + n) deletes first. Changes nothing.
+    /// Requires: pos < visible size, n > 0.
+    std::pair<lv_t, std::size_t> local_erase_target(std::uint64_t pos, std::size_t n) const {
+        const auto [hit, start] =
+            tree_.template lookup<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
+        CRDT_ASSERT(hit != nullptr);
+        const auto off = static_cast<lv_t>(pos - start.chars);
+        return {hit->lv + off, std::min<std::size_t>(n, hit->len - off)};
     }
 
     // ---- remote ops ----------------------------------------------------------
@@ -998,25 +991,34 @@ public:
         return true;
     }
 
-    /// Effects: marks the elements [target, target + n) deleted (they must be
-    ///   consecutive LVs of inserts).
-    void remote_erase(lv_t target, std::size_t n) {
+    /// Effects: the deletes [del, del + n) (acquired; `fresh`: new in the op
+    ///   store) delete the elements [target, target + n), one each, in order
+    ///   (consecutive LVs of inserts applied here): records them in the op
+    ///   store when fresh, marks the elements deleted on this branch
+    ///   (elements deleted already stay so, their bounds widened), and
+    ///   re-joins deleted runs that continue each other.
+    /// Complexity: O(B log n) per run touched, plus O(len) for a run that
+    ///   was deleted already (its witness bounds are recomputed).
+    void erase_elements(lv_t del, lv_t target, std::size_t n, bool fresh) {
+        if (fresh) {
+            store_deletes(del, target, n);
+        }
         while (n > 0) {
-            const auto [key, lv] = order_of(target);
-            (void)lv;
-            const run r = run_at_key(key);
-            const auto off = target - r.lv;
-            const lv_t k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
+            const run r = run_of(target);
+            const lv_t off = target - r.lv;
+            const auto k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
+            const lv_t last = del + k - 1;
             if (r.deleted != 0) {
-                target += k;
-                n -= k;
-                continue;
-            }
-            if (!mark_deleted(r.key, off, k)) {
-                relabel();
-                continue;
+                auto c = tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left);
+                run u = c.item();
+                u.touch_hi = std::max(u.touch_hi, last);
+                set_witness(u);
+                tree_.replace(std::move(c), u);
+            } else {
+                delete_in_run(r, off, k, last);
             }
             target += k;
+            del += k;
             n -= k;
         }
     }
@@ -1174,6 +1176,9 @@ private:
 
     static metrics minus(const metrics& a, const metrics& b) noexcept {
         return {a.utf8 - b.utf8, a.utf16 - b.utf16, a.lines - b.lines};
+    }
+    static metrics plus(const metrics& a, const metrics& b) noexcept {
+        return {a.utf8 + b.utf8, a.utf16 + b.utf16, a.lines + b.lines};
     }
 
     metrics measure(lv_t lv, lv_t len) const {
@@ -1335,31 +1340,107 @@ private:
         return true;
     }
 
-public:
-    /// Effects: records that the deletes [del, del + k) target the elements
-    ///   [target, target + k) (one each, in order): in the op store when the
-    ///   deletes are `fresh` (new there), and in the visibility bounds of
-    ///   this branch's runs holding them.
-    /// Requires: the deletes are acquired and the targets marked deleted.
-    void record_deletes(lv_t del, lv_t target, std::size_t k, bool fresh = true) {
-        if (fresh) {
-            store_deletes(del, target, k);
+    /// Effects: deletes the live elements [off, off + k) of run `r` (by
+    ///   deletes whose last LV is `last_del`, recorded in the store). The
+    ///   common cases touch two runs and the index, with no split: a tail of
+    ///   a run joining the deleted run after it (backspacing), a head
+    ///   joining the deleted run before it (forward delete). Otherwise the
+    ///   piece is split off, marked, its bounds set, and runs re-joined.
+    void delete_in_run(const run& r, lv_t off, lv_t k, lv_t last_del) {
+        const lv_t target = r.lv + off;
+        if (off > 0 && off + k == r.len && tail_joins_next(r, off, k, last_del)) {
+            return;
         }
-        const lv_t last_del = del + static_cast<lv_t>(k) - 1;
-        std::uint64_t first_key = 0;
-        for (lv_t t = target; t < target + k;) {
-            const auto key = order_of(t).first;
-            auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
-            run r = c.item();
-            r.touch_hi = std::max(r.touch_hi, last_del);
-            set_witness(r);
-            t = r.lv + r.len;
-            tree_.replace(std::move(c), r);
-            if (first_key == 0) {
-                first_key = key;
+        if (off == 0 && k < r.len && head_joins_prev(r, k, last_del)) {
+            return;
+        }
+        for (;;) {
+            const run cur = run_of(target);
+            if (mark_deleted(cur.key, target - cur.lv, k)) {
+                break;
             }
+            relabel();
         }
-        join_deleted(first_key, target + static_cast<lv_t>(k));
+        const auto key = order_of(target).first;
+        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        run p = c.item();
+        p.touch_hi = std::max(p.touch_hi, last_del);
+        set_witness(p);
+        tree_.replace(std::move(c), p);
+        join_deleted(key, target + k);
+    }
+
+    /// Effects: if the deleted run after `r` continues the tail [off, off +
+    ///   k) of `r`, moves that tail into it. Returns: whether it did.
+    bool tail_joins_next(const run& r, lv_t off, lv_t k, lv_t last_del) {
+        auto c = tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left);
+        auto nx = c;
+        nx.next();
+        if (nx.at_end()) {
+            return false;
+        }
+        const run n = nx.item();
+        const lv_t target = r.lv + off;
+        run piece = r;
+        piece.lv = target;
+        piece.len = k;
+        piece.origin_left = target - 1;
+        piece.deleted = 1;
+        if (!joinable(piece, n)) {
+            return false;
+        }
+        const metrics pm = measure(target, k);
+        run left = r;
+        left.len = off;
+        left.m = minus(r.m, pm);
+        run grown = n;
+        grown.lv = target;
+        grown.len += k;
+        grown.origin_left = target - 1;
+        grown.m = plus(n.m, pm);
+        grown.touch_hi = std::max(n.touch_hi, last_del);
+        widen_witness(grown, target, k);
+        nx = cursor_t{};
+        tree_.replace(std::move(c), left);
+        tree_.replace(tree_.template find<key_dim>(key_target{n.key}, crdt::btree::bias::left),
+                      grown);
+        index_.erase(n.lv);
+        index_.insert(target, n.key);
+        return true;
+    }
+
+    /// Effects: if the head [0, k) of `r` continues the deleted run before
+    ///   it, moves that head into it. Returns: whether it did.
+    bool head_joins_prev(const run& r, lv_t k, lv_t last_del) {
+        const std::uint64_t i = index_of_key(r.key);
+        if (i == 0) {
+            return false;
+        }
+        const run p = run_at_index(i - 1);
+        run piece = r;
+        piece.len = k;
+        piece.deleted = 1;
+        if (!joinable(p, piece)) {
+            return false;
+        }
+        const metrics pm = measure(r.lv, k);
+        run grown = p;
+        grown.len += k;
+        grown.m = plus(p.m, pm);
+        grown.touch_hi = std::max(p.touch_hi, last_del);
+        widen_witness(grown, r.lv, k);
+        run right = r;
+        right.lv = r.lv + k;
+        right.len = r.len - k;
+        right.origin_left = r.lv + k - 1;
+        right.m = minus(r.m, pm);
+        tree_.replace(tree_.template find<key_dim>(key_target{p.key}, crdt::btree::bias::left),
+                      grown);
+        tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
+                      right);
+        index_.erase(r.lv);
+        index_.insert(r.lv + k, r.key);
+        return true;
     }
 
 private:
@@ -1436,7 +1517,8 @@ private:
         }
     }
 
-    /// Effects: the op store part of record_deletes.
+    /// Effects: the op store part of erase_elements: first deletes, further
+    ///   (concurrent) deletes, and the run-length delete -> target table.
     void store_deletes(lv_t del, lv_t target, std::size_t k) {
         if (s_->first_delete.size() < s_->content.size()) {
             s_->first_delete.resize(s_->content.size(), no_lv);
