@@ -869,9 +869,11 @@ public:
                 }
                 return {left, r.lv + off};
             }
-            auto nx = c;
-            nx.next();
-            const lv_t right = nx.at_end() ? no_lv : nx.item().lv;
+            // One cursor, stepped to the next run and back (a cursor copy
+            // costs its whole frame stack).
+            c.next();
+            const lv_t right = c.at_end() ? no_lv : c.item().lv;
+            const std::uint64_t next_key = c.at_end() ? key_max : c.item().key;
             if (r.deleted == 0 && r.lv + r.len == lv && r.origin_right == right &&
                 continues(r.lv + r.len - 1, lv)) {
                 run grown = r;
@@ -882,17 +884,16 @@ public:
                 grown.m.lines += added.lines;
                 grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
                 widen_witness(grown, lv, static_cast<lv_t>(n));
-                nx = decltype(nx){}; // drop its share so the path is edited in place
+                c.prev();
                 tree_.replace(std::move(c), grown);
                 return {left, right};
             }
-            c = decltype(c){};
-            const auto key = between(r.key, nx.at_end() ? key_max : nx.item().key);
+            const auto key = between(r.key, next_key);
             if (!key) {
                 relabel();
                 continue;
             }
-            insert_new(std::move(nx), make_run(*key, lv, n, left, right));
+            insert_new(std::move(c), make_run(*key, lv, n, left, right));
             return {left, right};
         }
     }
@@ -1266,10 +1267,8 @@ private:
         auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
         const run r = c.item();
         CRDT_ASSERT(r.key == key && off > 0 && off < r.len);
-        auto nx = c;
-        nx.next();
-        c = cursor_t{};
-        const auto rkey = between(key, nx.at_end() ? key_max : nx.item().key);
+        c.next();
+        const auto rkey = between(key, c.at_end() ? key_max : c.item().key);
         if (!rkey) {
             return false;
         }
@@ -1293,7 +1292,7 @@ private:
             right.m = measure(right.lv, right.len);
             left.m = minus(r.m, right.m);
         }
-        insert_new(std::move(nx), right);
+        insert_new(std::move(c), right);
         auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
         tree_.replace(std::move(c2), left);
         return true;
@@ -1374,12 +1373,11 @@ private:
     ///   k) of `r`, moves that tail into it. Returns: whether it did.
     bool tail_joins_next(const run& r, lv_t off, lv_t k, lv_t last_del) {
         auto c = tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left);
-        auto nx = c;
-        nx.next();
-        if (nx.at_end()) {
+        c.next();
+        if (c.at_end()) {
             return false;
         }
-        const run n = nx.item();
+        const run n = c.item();
         const lv_t target = r.lv + off;
         run piece = r;
         piece.lv = target;
@@ -1400,10 +1398,9 @@ private:
         grown.m = plus(n.m, pm);
         grown.touch_hi = std::max(n.touch_hi, last_del);
         widen_witness(grown, target, k);
-        nx = cursor_t{};
-        tree_.replace(std::move(c), left);
-        tree_.replace(tree_.template find<key_dim>(key_target{n.key}, crdt::btree::bias::left),
-                      grown);
+        tree_.replace(std::move(c), grown);
+        tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
+                      left);
         index_.erase(n.lv);
         index_.insert(target, n.key);
         return true;

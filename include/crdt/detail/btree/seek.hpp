@@ -122,6 +122,23 @@ public:
 
     cursor_state() = default;
     explicit cursor_state(D origin) : origin_(std::move(origin)) {}
+    /// Copies cost O(depth), not O(max_depth): only the frames in use.
+    cursor_state(const cursor_state& o) : origin_(o.origin_), depth_(o.depth_) {
+        for (std::size_t k = 0; k < depth_; ++k) {
+            frames_[k] = o.frames_[k];
+        }
+    }
+    cursor_state& operator=(const cursor_state& o) {
+        if (this != &o) {
+            origin_ = o.origin_;
+            depth_ = o.depth_;
+            for (std::size_t k = 0; k < depth_; ++k) {
+                frames_[k] = o.frames_[k];
+            }
+        }
+        return *this;
+    }
+    ~cursor_state() = default;
 
     const D& origin() const noexcept { return origin_; }
     std::size_t depth() const noexcept { return depth_; }
@@ -338,9 +355,32 @@ private:
         }
     }
 
+    /// The frame stack: max_depth frames of which [0, depth_) are in use.
+    /// When frames are trivial the storage is left uninitialized, so a cursor
+    /// is not cleared frame by frame when made (max_depth is 51 for a tree
+    /// with small internal nodes; a seek uses a handful).
+    static constexpr bool trivial_frames =
+        std::is_trivially_copyable_v<frame> && std::is_trivially_destructible_v<frame>;
+    struct raw_stack {
+        union {
+            frame f[Pm::max_depth];
+        };
+        raw_stack() noexcept {}
+        raw_stack(const raw_stack&) = delete;
+        raw_stack& operator=(const raw_stack&) = delete;
+        ~raw_stack() = default;
+        frame& operator[](std::size_t k) noexcept { return f[k]; }
+        const frame& operator[](std::size_t k) const noexcept { return f[k]; }
+    };
+    struct plain_stack {
+        frame f[Pm::max_depth];
+        frame& operator[](std::size_t k) noexcept { return f[k]; }
+        const frame& operator[](std::size_t k) const noexcept { return f[k]; }
+    };
+
     D origin_{};
     std::size_t depth_ = 0;
-    frame frames_[Pm::max_depth];
+    std::conditional_t<trivial_frames, raw_stack, plain_stack> frames_;
 };
 
 /// One-shot lookup: the item a seek for t with bias b stops at.
