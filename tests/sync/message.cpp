@@ -729,7 +729,10 @@ TEST_CASE("a chunk with a bad kind or bad flags is rejected", "[sync][chunk]") {
     relabelled[5] = static_cast<std::byte>(chunk_kind::snapshot);
     fix_crc(relabelled);
     require_chunk_rejected(relabelled, crdt::errc::invalid_value, 6);
-    for (unsigned kind : {0u, 3u, 0xffu}) {
+    relabelled[5] = static_cast<std::byte>(chunk_kind::native_snapshot);
+    fix_crc(relabelled);
+    require_chunk_rejected(relabelled, crdt::errc::invalid_value, 6);
+    for (unsigned kind : {0u, 4u, 0xffu}) {
         bytes c = chunk_of(chunk_kind::delta, nullptr, some_bytes(10));
         c[5] = static_cast<std::byte>(kind);
         fix_crc(c);

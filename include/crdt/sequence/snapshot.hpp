@@ -214,6 +214,18 @@ struct snapshot_codec {
         const auto bad = [&](const std::string& why, std::size_t at) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": " + why, at);
         };
+        // A signed gap between ranks, read before any arithmetic on it:
+        // ranks are below 2^32, so a larger gap is out of range (and adding
+        // it could overflow).
+        constexpr std::int64_t max_gap = std::int64_t{1} << 40;
+        const auto gap = [&](const char* field) {
+            const std::size_t field_at = r.offset();
+            const std::int64_t g = r.zigzag();
+            if (g > max_gap || g < -max_gap) {
+                bad(std::string(field) + " is out of range", field_at);
+            }
+            return g;
+        };
         std::size_t at = r.offset();
         const std::uint64_t total = r.varint();
         if (total >= no_lv || total > 64 * std::uint64_t{input_size} + 1024) {
@@ -336,7 +348,7 @@ struct snapshot_codec {
         std::int64_t prev_end = 0;
         for (std::size_t i = 0; i < del_count; ++i) {
             at = r.offset();
-            const std::int64_t t0 = prev_end + r.zigzag();
+            const std::int64_t t0 = prev_end + gap("a delete span's target");
             const std::uint64_t bits = r.varint();
             const std::uint64_t n = bits >> 1;
             const bool down = (bits & 1) != 0;
@@ -369,7 +381,7 @@ struct snapshot_codec {
         std::int64_t prev = 0;
         for (std::size_t i = 0; i < run_count; ++i) {
             at = r.offset();
-            const std::int64_t s = prev + r.zigzag();
+            const std::int64_t s = prev + gap("a run's start");
             const std::uint64_t n = r.varint();
             const std::uint64_t lc = r.varint();
             const std::uint64_t rc = r.varint();
@@ -381,8 +393,12 @@ struct snapshot_codec {
                 if (code == 0) {
                     return no_lv;
                 }
-                const std::int64_t o = s - 1 - varint::zigzag_decode(code - 1);
-                if (o < 0 || o >= s || !e.is_insert(static_cast<lv_t>(o))) {
+                const std::int64_t back = varint::zigzag_decode(code - 1);
+                if (back < 0 || back >= s) {
+                    bad("run " + std::to_string(i) + " has an origin out of range", at);
+                }
+                const std::int64_t o = s - 1 - back;
+                if (!e.is_insert(static_cast<lv_t>(o))) {
                     bad("run " + std::to_string(i) + " has an origin that is not an earlier insert",
                         at);
                 }
