@@ -13,6 +13,8 @@
 // and parsed with the system nlohmann/json.hpp (header-only).
 #include <crdt/sequence.hpp>
 
+#include "trace_input.hpp"
+
 #include "../../tests/support/fugue_model.hpp"
 
 #include <benchmark/benchmark.h>
@@ -29,42 +31,7 @@
 
 namespace {
 
-struct patch {
-    std::size_t pos;
-    std::size_t del;
-    std::u32string ins;
-};
-
-std::u32string to_u32(const std::string& s) {
-    std::u32string out;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-        char32_t c = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
-        for (std::size_t k = 1; k < n && i + k < s.size(); ++k) {
-            c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
-        }
-        out.push_back(c);
-        i += n;
-    }
-    return out;
-}
-
-nlohmann::json load(const std::string& name) {
-    const std::string cmd =
-        "gzip -dc '" + std::string(CRDT_SHARED_DIR) + "/traces/" + name + ".json.gz'";
-    std::unique_ptr<FILE, int (*)(FILE*)> f(popen(cmd.c_str(), "r"), pclose);
-    if (!f) {
-        throw std::runtime_error("cannot run " + cmd);
-    }
-    std::string text;
-    char buf[65536];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) {
-        text.append(buf, n);
-    }
-    return nlohmann::json::parse(text);
-}
-
+using crdt_bench::patch;
 struct trace {
     std::vector<patch> patches;
     std::u32string end;
@@ -75,13 +42,13 @@ const trace& sequential(const std::string& name) {
     static std::map<std::string, trace> cache;
     auto it = cache.find(name);
     if (it == cache.end()) {
-        const nlohmann::json j = load(name);
+        const nlohmann::json j = crdt_bench::load_trace_json(name);
         trace t;
-        t.end = to_u32(j.at("endContent").get<std::string>());
+        t.end = crdt_bench::decode_utf8(j.at("endContent").get<std::string>());
         for (const auto& txn : j.at("txns")) {
             for (const auto& p : txn.at("patches")) {
                 t.patches.push_back({p.at(0).get<std::size_t>(), p.at(1).get<std::size_t>(),
-                                     to_u32(p.at(2).get<std::string>())});
+                                     crdt_bench::decode_utf8(p.at(2).get<std::string>())});
                 t.inserted += t.patches.back().ins.size();
             }
         }
@@ -214,11 +181,11 @@ struct merge_input {
 
 const merge_input& friendsforever() {
     static const merge_input in = [] {
-        const nlohmann::json j = load("friendsforever");
+        const nlohmann::json j = crdt_bench::load_trace_json("friendsforever");
         crdt_test::fugue::model m;
         std::vector<crdt_test::fugue::version> ends;
         merge_input out;
-        out.end = to_u32(j.at("endContent").get<std::string>());
+        out.end = crdt_bench::decode_utf8(j.at("endContent").get<std::string>());
         for (const auto& txn : j.at("txns")) {
             crdt_test::fugue::version v;
             for (const auto& parent : txn.at("parents")) {
@@ -232,7 +199,7 @@ const merge_input& friendsforever() {
                     m.local_erase(id, pos, &v);
                     v.insert(id);
                 }
-                const std::u32string ins = to_u32(p.at(2).get<std::string>());
+                const std::u32string ins = crdt_bench::decode_utf8(p.at(2).get<std::string>());
                 for (std::size_t k = 0; k < ins.size(); ++k) {
                     const crdt_test::fugue::op_id id{agent, m.next_seq(agent)};
                     m.local_insert(id, pos + k, ins[k], &v);
