@@ -392,3 +392,31 @@ TEST_CASE("sequence branches: merge up to a version brings a branch to exactly i
     b.merge(main);
     CHECK(text_of(b) == text_of(main));
 }
+
+TEST_CASE("sequence branches: an op whose ids another branch stored apart is applied in pieces") {
+    seq_t main(crdt::agent_id("m"));
+    insert(main, 0, U"ab");
+    seq_t b = main.fork(crdt::agent_id("b"));
+    insert(b, 1, U"xyz"); // (b, 1..3)
+    insert(main, 2, U"123");
+    insert(b, 4, U"uvw"); // (b, 4..6): right after "xyz", but stored after main's ops
+    // A replica with its own store holds b's six elements as one op.
+    seq_t r(crdt::agent_id("r"));
+    r.merge(b.delta_since({}));
+    const auto d = r.delta_since(main.version());
+    REQUIRE(d.ops.size() == 1);
+    CHECK(std::get<seq_t::insert_op>(d.ops[0]).content.size() == 6);
+    // main's store has (b, 1..6) in two places (b's edits were stored by the
+    // branch, between main's own): the op is integrated piece by piece.
+    CHECK(main.shares_history(b));
+    main.merge(d);
+    main.verify();
+    CHECK(text_of(main) == "axyzuvwb123");
+    r.merge(main);
+    CHECK(text_of(r) == text_of(main));
+    // The pieces are stored once: merging b itself now changes nothing.
+    const auto v = main.version();
+    main.merge(b);
+    CHECK(main.version() == v);
+    main.verify();
+}
