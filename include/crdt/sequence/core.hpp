@@ -3,29 +3,34 @@
 // FugueMax (yjsmod) integrate rule.
 //
 // Every op (one inserted or one deleted element) gets a local version (LV),
-// its index in this replica's arrival order; ids (agent, seq) map to LVs and
+// its index in the op store's arrival order; ids (agent, seq) map to LVs and
 // back through run-length tables. A run is consecutive elements of one
 // insertion: LVs [lv, lv + len), the first with origin-left `origin_left`,
 // the others with the previous element as origin-left, all with the same
 // origin-right. Runs carry a dense 64-bit order key (Zed's Locator, fixed
 // width): the tree is sorted by key, and the insertion index (a btree_map
 // from a run's first LV to its key) turns an LV into a tree position with two
-// O(log n) seeks. When two neighbouring keys leave no room, every run is
-// relabelled (O(n), rare: keys are spread evenly then).
+// O(log n) seeks. When two neighbouring keys leave no room, the smallest
+// window of runs around them with room enough is relabelled (rare).
+// Typing extends a run; deleted pieces re-join their deleted neighbours.
 //
-// Elements are stored once, in an arena indexed by LV (delete LVs hold a
-// value-initialized placeholder), so runs own no memory. Deletes are kept
-// both ways: per insert LV its first delete (plus a multimap of concurrent
-// further ones), and per delete LV its target in a run-length table (spans
-// of ascending or descending targets), from which for_each_op rebuilds the
-// ops of an LV range with their origins and targets (deltas).
+// The op store (struct store, shared by every branch of one document
+// through a shared_ptr) holds, append-only by LV: the elements, once each, in
+// an arena (delete LVs hold a value-initialized placeholder), so runs own no
+// memory; the id tables; and the deletes both ways: per insert LV its first
+// delete (plus a multimap of concurrent further ones), and per delete LV its
+// target in a run-length table (spans of ascending or descending targets),
+// from which for_each_op rebuilds the ops of an LV range with their origins
+// and targets (deltas). A branch (the rest of the engine) is its run tree,
+// its index, the set of LVs applied on it and, per agent, the next seq it
+// has applied; branch() copies it in O(1) (persistent trees).
 //
 // Complexity (n runs): local insert/erase at a position O(log n) plus one
 // seek per run touched; remote ops O(log n) plus O(g log n) for g runs
 // between the op's origins (concurrent inserts only); content O(n + chars).
-// Thread safety: none (like a std::vector). Exception safety: basic for
-// edits (an exception from allocation may leave the engine needing reload);
-// queries are strong.
+// Thread safety: none (like a std::vector); branches share the op store.
+// Exception safety: basic for edits (an exception from allocation may leave
+// the engine needing reload); queries are strong.
 #pragma once
 
 #include <crdt/btree/btree_map.hpp>
