@@ -357,6 +357,11 @@ struct snapshot_codec {
                       : static_cast<std::uint64_t>(t0) + n > n_ops)) {
                 bad("delete span " + std::to_string(i) + " is out of range", at);
             }
+            // Stored in pieces of consecutive deletes of ascending targets
+            // (one call each); descending targets one by one.
+            lv_t piece_d = 0;
+            lv_t piece_t = 0;
+            lv_t piece_n = 0;
             for (std::uint64_t k = 0; k < n; ++k) {
                 const lv_t d = next_delete();
                 const auto t = static_cast<lv_t>(down ? t0 - static_cast<std::int64_t>(k)
@@ -366,7 +371,19 @@ struct snapshot_codec {
                             " targets a later op, a delete, or there is no delete op left",
                         at);
                 }
-                e.load_deletes(d, t, 1);
+                if (piece_n > 0 && !down && d == piece_d + piece_n && t == piece_t + piece_n) {
+                    ++piece_n;
+                    continue;
+                }
+                if (piece_n > 0) {
+                    e.load_deletes(piece_d, piece_t, piece_n);
+                }
+                piece_d = d;
+                piece_t = t;
+                piece_n = 1;
+            }
+            if (piece_n > 0) {
+                e.load_deletes(piece_d, piece_t, piece_n);
             }
             prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
         }
