@@ -536,9 +536,6 @@ public:
                         if (seen[y] != 0) {
                             bad("an element appears twice");
                         }
-                        if (s_->inserts[y] == 0) {
-                            bad("a span holds a delete");
-                        }
                         seen[y] = 1;
                         w_lo = std::min(w_lo, fd);
                         w_hi = std::max(w_hi, fd);
@@ -574,9 +571,10 @@ public:
                 }
             }
         }
+        // One pass checks both ways: every insert placed, no delete placed.
         for (lv_t x = 0; x < total; ++x) {
-            if (s_->inserts[x] != 0 && seen[x] == 0) {
-                bad("an inserted element is missing");
+            if (s_->inserts[x] != (seen[x] != 0)) {
+                bad(s_->inserts[x] ? "an inserted element is missing" : "a run holds a delete");
             }
         }
         const std::uint64_t spacing =
@@ -647,7 +645,7 @@ public:
     const Replica& agent_name(std::uint32_t a) const { return s_->agents[a].name; }
     std::size_t agent_count() const noexcept { return s_->agents.size(); }
     /// Returns: whether `lv` is an insert.
-    bool is_insert(lv_t lv) const { return s_->inserts[lv] != 0; }
+    bool is_insert(lv_t lv) const { return s_->inserts[lv]; }
     /// Returns: the number of LVs (ops) in the op store (every branch's).
     std::size_t op_count() const noexcept { return s_->content.size(); }
     /// Returns: the LVs applied on this branch.
@@ -659,7 +657,7 @@ public:
                             bool insert) const {
         const std::uint64_t end = std::min(seq + n, store_next_seq(a, seq));
         for (std::uint64_t c = seq; c < end; ++c) {
-            if ((s_->inserts[store_lv_of(a, c)] != 0) != insert) {
+            if (s_->inserts[store_lv_of(a, c)] != insert) {
                 return false;
             }
         }
@@ -737,7 +735,7 @@ public:
     ///   whole although branches share it. Complexity: O(n / B).
     std::size_t memory_bytes() const {
         std::size_t bytes = tree_.statistics().bytes + index_.tree().statistics().bytes;
-        bytes += s_->content.capacity() * sizeof(T) + s_->inserts.capacity();
+        bytes += s_->content.capacity() * sizeof(T) + s_->inserts.capacity() / 8;
         bytes +=
             s_->lv_spans.capacity() * sizeof(lv_span) + s_->agents.capacity() * sizeof(agent_rec);
         bytes += s_->first_delete.capacity() * sizeof(lv_t);
@@ -1070,7 +1068,7 @@ public:
                 throw std::logic_error("sequence: index does not map a run to its key");
             }
             for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
-                if (seen[i] != 2 || s_->inserts[i] == 0) {
+                if (seen[i] != 2 || !s_->inserts[i]) {
                     throw std::logic_error(
                         "sequence: LV in two runs, not applied here, or a delete LV in a run");
                 }
@@ -1085,7 +1083,7 @@ public:
             throw std::logic_error("sequence: index size differs from the run count");
         }
         for (std::size_t i = 0; i < s_->content.size(); ++i) {
-            if (s_->inserts[i] != 0 && seen[i] == 2) {
+            if (s_->inserts[i] && seen[i] == 2) {
                 throw std::logic_error("sequence: an inserted LV is in no run");
             }
         }
@@ -1135,7 +1133,7 @@ private:
             st.lv_spans.push_back({lv, a, seq});
         }
         st.content.resize(st.content.size() + n);
-        st.inserts.resize(st.inserts.size() + n, insert ? 1 : 0);
+        st.inserts.resize(st.inserts.size() + n, insert);
         return lv;
     }
 
@@ -1619,13 +1617,13 @@ public:
         lv_t lv = lo;
         while (lv < hi) {
             const lv_t lim = std::min(hi, id_span_end(lv));
-            if (s_->inserts[lv] != 0) {
+            if (s_->inserts[lv]) {
                 run r = run_of(lv);
                 const lv_t left = lv == r.lv ? r.origin_left : lv - 1;
                 const lv_t right = r.origin_right;
                 lv_t end = std::min<lv_t>(lim, r.lv + r.len);
                 // Runs split after insertion continue the same op.
-                while (end < lim && s_->inserts[end] != 0) {
+                while (end < lim && s_->inserts[end]) {
                     r = run_of(end);
                     if (r.lv != end || r.origin_left != end - 1 || r.origin_right != right) {
                         break;
@@ -1853,9 +1851,9 @@ private:
     /// The op store: everything known about ops by LV, append-only, shared
     /// by every branch of one document (fork()).
     struct store {
-        std::vector<T> content;            ///< LV -> element (placeholders for deletes)
-        std::vector<std::uint8_t> inserts; ///< LV -> 1 for an insert, 0 for a delete
-        std::vector<agent_rec> agents;     ///< agent index -> name and seq spans
+        std::vector<T> content;        ///< LV -> element (placeholders for deletes)
+        std::vector<bool> inserts;     ///< LV -> insert (true) or delete, one bit each
+        std::vector<agent_rec> agents; ///< agent index -> name and seq spans
         std::map<Replica, std::uint32_t> agent_index;
         std::vector<lv_span> lv_spans;           ///< LV -> id, run-length
         std::vector<lv_t> first_delete;          ///< insert LV -> its first delete (no_lv: none)

@@ -121,7 +121,7 @@ struct snapshot_codec {
         std::vector<del_span> deletes;
         for (const auto& [lo, hi] : iv) {
             for (lv_t x = lo; x < hi; ++x) {
-                const std::uint8_t k = st.inserts[x] != 0 ? 1 : 0;
+                const std::uint8_t k = st.inserts[x] ? 1 : 0;
                 if (k != kind) {
                     if (kind == 2) {
                         first_kind = k;
