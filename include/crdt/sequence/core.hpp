@@ -879,14 +879,7 @@ public:
             const std::uint64_t next_key = c.at_end() ? key_max : c.item().key;
             if (r.deleted == 0 && r.lv + r.len == lv && r.origin_right == right &&
                 continues(r.lv + r.len - 1, lv)) {
-                run grown = r;
-                const metrics added = measure(r.lv + r.len, static_cast<lv_t>(n));
-                grown.len += static_cast<lv_t>(n);
-                grown.m.utf8 += added.utf8;
-                grown.m.utf16 += added.utf16;
-                grown.m.lines += added.lines;
-                grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
-                widen_witness(grown, lv, static_cast<lv_t>(n));
+                const run grown = grown_by(r, static_cast<lv_t>(n));
                 c.prev();
                 tree_.replace(std::move(c), grown);
                 return {left, right};
@@ -983,16 +976,21 @@ public:
             !continues(lv - 1, lv)) {
             return false;
         }
-        run grown = r;
-        const metrics added = measure(lv, static_cast<lv_t>(n));
-        grown.len += static_cast<lv_t>(n);
-        grown.m.utf8 += added.utf8;
-        grown.m.utf16 += added.utf16;
-        grown.m.lines += added.lines;
-        grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
-        widen_witness(grown, lv, static_cast<lv_t>(n));
+        const run grown = grown_by(r, static_cast<lv_t>(n));
         tree_.replace(std::move(c), grown);
         return true;
+    }
+
+    /// Returns: run `r` grown by its next `n` LVs (they continue it): its
+    ///   metrics, touch bound and witness bounds updated for them only.
+    run grown_by(const run& r, lv_t n) const {
+        run grown = r;
+        const lv_t lv = r.lv + r.len;
+        grown.len += n;
+        grown.m = plus(r.m, measure(lv, n));
+        grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
+        widen_witness(grown, lv, n);
+        return grown;
     }
 
     /// Effects: the deletes [del, del + n) (acquired; `fresh`: new in the op
