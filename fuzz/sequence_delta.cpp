@@ -9,6 +9,7 @@
 // the sequence's delta_since({}) encodes, decodes, and rebuilds the same
 // content and version in a fresh sequence.
 #include "support/harness.hpp"
+#include "support/sequences.hpp"
 
 #include <crdt/sequence.hpp>
 
@@ -21,37 +22,12 @@
 
 namespace {
 
-struct id_policy {
-    using replica_type = crdt::replica_id;
-    static constexpr std::uint64_t first_counter = 1;
-};
-
-using text_seq = crdt::sequence<char32_t>;
-using int_seq = crdt::sequence<std::uint64_t, id_policy>;
-using str_seq = crdt::sequence<std::string>;
+using crdt_fuzz::seq::agent;
+using crdt_fuzz::seq::element;
+using crdt_fuzz::seq::int_seq;
+using crdt_fuzz::seq::str_seq;
+using crdt_fuzz::seq::text_seq;
 using types = crdt_fuzz::type_list<text_seq::delta_type, int_seq::delta_type, str_seq::delta_type>;
-
-template <class S>
-typename S::replica_type agent(std::uint64_t i) {
-    if constexpr (std::is_same_v<typename S::replica_type, crdt::replica_id>) {
-        return crdt::replica_id(i + 1);
-    } else {
-        return crdt::agent_id(std::string(1, static_cast<char>('a' + i)));
-    }
-}
-
-template <class S>
-typename S::value_type element(std::uint64_t i) {
-    using V = typename S::value_type;
-    if constexpr (std::is_same_v<V, char32_t>) {
-        static constexpr char32_t alphabet[] = {U'x', U'\u00e9', U'\u4e2d', U'\U0001F600'};
-        return alphabet[i % 4];
-    } else if constexpr (std::is_same_v<V, std::string>) {
-        return std::string(i % 3, 's');
-    } else {
-        return i * 1000;
-    }
-}
 
 /// A sequence edited by two agents (salt, salt + 1): inserts in runs,
 /// erases, concurrency.

@@ -38,6 +38,7 @@
 //     ops of that replica): an insert and an erase give the expected
 //     content and verify() holds.
 #include "support/harness.hpp"
+#include "support/sequences.hpp"
 
 #include <crdt/codec/crc32c.hpp>
 #include <crdt/codec/writer.hpp>
@@ -56,40 +57,15 @@
 
 namespace {
 
-struct id_policy {
-    using replica_type = crdt::replica_id;
-    static constexpr std::uint64_t first_counter = 1;
-};
-
-using text_seq = crdt::sequence<char32_t>;
-using int_seq = crdt::sequence<std::uint64_t, id_policy>;
-using str_seq = crdt::sequence<std::string>;
+using crdt_fuzz::seq::agent;
+using crdt_fuzz::seq::element;
+using crdt_fuzz::seq::int_seq;
+using crdt_fuzz::seq::str_seq;
+using crdt_fuzz::seq::text_seq;
 using types = crdt_fuzz::type_list<text_seq, int_seq, str_seq>;
 constexpr std::size_t modes = 2;
 
 constexpr std::string_view what = "fuzz snapshot";
-
-template <class S>
-typename S::replica_type agent(std::uint64_t i) {
-    if constexpr (std::is_same_v<typename S::replica_type, crdt::replica_id>) {
-        return crdt::replica_id(i + 1);
-    } else {
-        return crdt::agent_id(std::string(1, static_cast<char>('a' + i)));
-    }
-}
-
-template <class S>
-typename S::value_type element(std::uint64_t i) {
-    using V = typename S::value_type;
-    if constexpr (std::is_same_v<V, char32_t>) {
-        static constexpr char32_t alphabet[] = {U'x', U'\u00e9', U'\u4e2d', U'\U0001F600', U'\n'};
-        return alphabet[i % 5];
-    } else if constexpr (std::is_same_v<V, std::string>) {
-        return std::string(i % 3, static_cast<char>('p' + i % 7));
-    } else {
-        return i * 1000;
-    }
-}
 
 /// Effects: `steps` deterministic local edits on `s` (runs of 1-3
 /// elements, and every third step an erase of up to 2).
