@@ -186,16 +186,7 @@ public:
         }
         std::u32string out;
         out.reserve(text.size());
-        for (std::size_t i = 0; i < text.size();) {
-            const auto b = static_cast<unsigned char>(text[i]);
-            const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-            char32_t c = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
-            for (std::size_t k = 1; k < n; ++k) {
-                c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
-            }
-            out.push_back(c);
-            i += n;
-        }
+        detail::seq::append_code_points(text, out);
         return out;
     }
 

@@ -179,8 +179,10 @@ inline std::size_t utf8_len(char32_t c) noexcept {
     return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
 }
 
-/// Requires: `s` is valid UTF-8. Effects: appends its code points to `out`.
-inline void append_code_points(std::string_view s, std::vector<char32_t>& out) {
+/// Requires: `s` is valid UTF-8. Effects: appends its code points to `out`
+///   (a std::vector<char32_t> or std::u32string).
+template <class Out>
+void append_code_points(std::string_view s, Out& out) {
     for (std::size_t i = 0; i < s.size();) {
         const auto b = static_cast<unsigned char>(s[i]);
         const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
