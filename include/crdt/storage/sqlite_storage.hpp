@@ -78,9 +78,22 @@ inline constexpr std::int64_t sqlite_schema_version = 1;
 // Checks the identity of an opened database and creates the schema when it
 // is new. Used by the adapter (read-write) and by foreign readers (read-only).
 inline void check_sqlite_identity(sqlite_connection& db, bool create) {
-    const auto app = db.query_int("PRAGMA application_id");
-    const auto ver = db.query_int("PRAGMA user_version");
-    const auto tables = db.query_int("SELECT count(*) FROM sqlite_master");
+    // One read transaction, so the three reads see one state: read apart, a
+    // process creating the schema meanwhile could be seen half way (no id
+    // yet, tables already), and a new store taken for a foreign database.
+    std::int64_t app = 0;
+    std::int64_t ver = 0;
+    std::int64_t tables = 0;
+    db.exec("BEGIN");
+    try {
+        app = db.query_int("PRAGMA application_id");
+        ver = db.query_int("PRAGMA user_version");
+        tables = db.query_int("SELECT count(*) FROM sqlite_master");
+        db.exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
     if (app != 0 && app != sqlite_application_id) {
         throw error(errc::bad_magic, "sqlite " + db.file() +
                                          ": a SQLite database of another application (id " +
