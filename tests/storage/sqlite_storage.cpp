@@ -6,6 +6,7 @@
 #include "helpers.hpp"
 
 #include <fstream>
+#include <stdexcept>
 #include <memory>
 
 using namespace storage_test;
@@ -190,15 +191,22 @@ TEST_CASE("sqlite_device_set: each device writes its own file and reads the othe
     REQUIRE(r.entries.size() == 2);
     CHECK(r.entries[0].device == "laptop");
     CHECK(r.entries[1].entry == crdt::log_entry{2, bytes("a2")});
+    // Not acknowledged: the cursor stays and the same entries come again.
+    CHECK(b.cursor("laptop") == 0);
+    CHECK(b.poll().entries.size() == 2);
+    b.acknowledge(r);
+    CHECK(b.cursor("laptop") == 2);
     CHECK(b.poll().entries.empty());
     a.local().append(bytes("a3"));
     r = b.poll();
     REQUIRE(r.entries.size() == 1);
     CHECK(r.entries[0].entry.value == bytes("a3"));
+    b.acknowledge(r);
     CHECK(b.cursor("laptop") == 3);
     auto ra = a.poll();
     REQUIRE(ra.entries.size() == 1);
     CHECK(ra.entries[0].entry.value == bytes("b1"));
+    a.acknowledge(ra);
 
     SECTION("cursors survive a restart") {
         crdt::sqlite_device_set b2(dir.path(), "phone2");
@@ -209,6 +217,71 @@ TEST_CASE("sqlite_device_set: each device writes its own file and reads the othe
         const auto again = b_again.poll();
         REQUIRE(again.entries.size() == 1);
         CHECK(again.entries[0].entry.value == bytes("a4"));
+        CHECK(b_again.cursor("laptop") == 3);
+    }
+    SECTION("a crash before acknowledging loses nothing") {
+        a.local().append(bytes("a4"));
+        a.local().append(bytes("a5"));
+        {
+            crdt::sqlite_device_set b_crashing(dir.path(), "phone");
+            const auto got = b_crashing.poll();
+            REQUIRE(got.entries.size() == 2);
+            // The process dies here, before it made a4 and a5 durable.
+        }
+        crdt::sqlite_device_set b_restarted(dir.path(), "phone");
+        const auto again = b_restarted.poll();
+        REQUIRE(again.entries.size() == 2);
+        CHECK(again.entries[0].entry.value == bytes("a4"));
+        CHECK(again.entries[1].entry.value == bytes("a5"));
+    }
+    SECTION("poll(handler) acknowledges only when the handler returns") {
+        a.local().append(bytes("a4"));
+        CHECK_THROWS_AS(b.poll([](const crdt::sqlite_device_set::poll_result& got) {
+            CHECK(got.entries.size() == 1);
+            throw std::runtime_error("could not apply");
+        }),
+                        std::runtime_error);
+        CHECK(b.cursor("laptop") == 3);
+        std::vector<crdt::storage_bytes> applied;
+        b.poll([&](const crdt::sqlite_device_set::poll_result& got) {
+            for (const auto& e : got.entries) {
+                applied.push_back(e.entry.value);
+            }
+        });
+        CHECK(applied == std::vector<crdt::storage_bytes>{bytes("a4")});
+        CHECK(b.cursor("laptop") == 4);
+        CHECK(b.poll().entries.empty());
+    }
+    SECTION("a stale acknowledgement never moves a cursor back") {
+        a.local().append(bytes("a4"));
+        const auto first = b.poll(); // reads a4
+        a.local().append(bytes("a5"));
+        const auto second = b.poll(); // reads a4, a5
+        REQUIRE(second.entries.size() == 2);
+        b.acknowledge(second);
+        CHECK(b.cursor("laptop") == 5);
+        b.acknowledge(first); // stale: started from 3, the cursor is at 5
+        CHECK(b.cursor("laptop") == 5);
+        b.acknowledge(second); // twice: no change either
+        CHECK(b.cursor("laptop") == 5);
+    }
+    SECTION("another device's keys are readable") {
+        a.local().save(crdt::storage_key{"doc", "snapshot"}, bytes("state-a"));
+        a.local().save(crdt::storage_key{"doc", "meta"}, bytes("m"));
+        a.local().save(crdt::storage_key{"other"}, bytes("o"));
+        const auto kv = b.load_range_from("laptop", crdt::storage_key{"doc"});
+        REQUIRE(kv.size() == 2);
+        CHECK(kv[0].key == crdt::storage_key{"doc", "meta"});
+        CHECK(kv[1].value == bytes("state-a"));
+        CHECK(b.load_range_from("laptop", {}).size() == 3);
+        CHECK(b.load_range_from("phone", {}).empty());
+        CHECK(expect_error([&] { (void)b.load_range_from("tablet", {}); }).cause() ==
+              crdt::errc::not_found);
+        CHECK(expect_error([&] { (void)b.load_range_from("../x", {}); }).cause() ==
+              crdt::errc::invalid_value);
+        write_bytes(dir / "devices" / "junk.db", std::string(5000, 'j'));
+        CHECK(expect_error([&] { (void)b.load_range_from("junk", {}); }).cause() ==
+              crdt::errc::bad_magic);
     }
     SECTION("a foreign file replaced underneath is tolerated") {
         const auto laptop = dir / "devices" / "laptop.db";
@@ -231,6 +304,8 @@ TEST_CASE("sqlite_device_set: each device writes its own file and reads the othe
         CHECK(r.restarted == std::vector<std::string>{"laptop"});
         REQUIRE(r.entries.size() == 1);
         CHECK(r.entries[0].entry.value == bytes("a1"));
+        b.acknowledge(r);
+        CHECK(b.cursor("laptop") == 1);
         // Replaced by a different database (same device name, new store id).
         fs::remove(laptop);
         {
@@ -241,6 +316,8 @@ TEST_CASE("sqlite_device_set: each device writes its own file and reads the othe
         CHECK(r.restarted == std::vector<std::string>{"laptop"});
         REQUIRE(r.entries.size() == 1);
         CHECK(r.entries[0].entry.value == bytes("new1"));
+        b.acknowledge(r);
+        CHECK(b.poll().entries.empty());
     }
     SECTION("device names are checked") {
         CHECK(expect_error([&] { crdt::sqlite_device_set x(dir.path(), "../evil"); }).cause() ==

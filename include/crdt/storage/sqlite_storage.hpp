@@ -25,7 +25,9 @@
 // copies, each device writes only devices/<device>.db (journal_mode=TRUNCATE
 // by default: WAL's side files do not travel through sync services) and
 // reads the other devices' files read-only, opening each one per poll() and
-// reading only log rows after the last one it read. A foreign file that was
+// reading only log rows after its cursor. Cursors move only when the caller
+// acknowledges a poll (after making its entries durable), so delivery is at
+// least once and a crash never skips an entry. A foreign file that was
 // replaced by another database (a different store_id) or by an older copy
 // (fewer rows than already read) is read again from the start: CRDT merges
 // are idempotent. A foreign file that cannot be read right now (being
@@ -49,6 +51,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -59,6 +62,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 CRDT_BEGIN_NAMESPACE
@@ -564,6 +568,16 @@ public:
         log_entry entry;
     };
 
+    /// How far poll() read one device's log, and from where: what
+    /// acknowledge() stores as that device's cursor. Treat as opaque.
+    struct read_position {
+        std::string device;
+        std::string from_store_id; ///< the cursor poll() started from ("" = none)
+        std::uint64_t from_seq = 0;
+        std::string store_id; ///< the foreign file's store id
+        std::uint64_t seq = 0; ///< the last sequence read
+    };
+
     /// The result of poll().
     struct poll_result {
         std::vector<foreign_entry> entries; ///< per device in sequence order
@@ -571,6 +585,8 @@ public:
         std::vector<std::pair<std::string, std::string>> errors;
         /// Devices whose file was replaced and was read again from the start.
         std::vector<std::string> restarted;
+        /// Per device read: the cursor acknowledge() moves to.
+        std::vector<read_position> positions;
     };
 
     /// Requires: `device` is 1-64 characters of [A-Za-z0-9_-].
@@ -607,11 +623,17 @@ public:
         return out;
     }
 
-    /// Effects: reads every other device's log rows after the last one read
-    ///   (the cursors live in this device's database, so they survive
-    ///   restarts), opening each foreign file read-only for the duration of
-    ///   the read.
-    /// Returns: the new entries, and the devices that failed or restarted.
+    /// Effects: reads every other device's log rows after its acknowledged
+    ///   cursor, opening each foreign file read-only for the duration of the
+    ///   read. Cursors do not move: until acknowledge() is called with this
+    ///   result, the next poll() returns the same entries again (and more).
+    ///   Delivery is therefore at least once, never lossy: a process that
+    ///   crashes between poll() and making the entries durable reads them
+    ///   again after a restart.
+    /// Returns: the new entries, the devices that failed or restarted, and
+    ///   the positions read.
+    /// Throws: crdt::error when this device's own database fails; a foreign
+    ///   file that fails is reported in `errors`, not thrown.
     poll_result poll() {
         poll_result res;
         for (const auto& dev : devices()) {
@@ -624,7 +646,113 @@ public:
         return res;
     }
 
-    /// Returns: the sequence up to which `device`'s log has been read.
+    /// Requires: `r` was returned by poll() on this object.
+    /// Effects: in one transaction of this device's database, moves each
+    ///   device's cursor to the position `r` read up to, provided the cursor
+    ///   is still where that poll() started (a stale result, one already
+    ///   acknowledged or overtaken by a later acknowledge(), changes nothing).
+    ///   Call it once the entries of `r` are applied and durable.
+    /// Throws: crdt::error (io_error etc.) from this device's database; the
+    ///   cursors are then unchanged.
+    void acknowledge(const poll_result& r) {
+        if (r.positions.empty()) {
+            return;
+        }
+        auto& eng = *local_.impl_;
+        std::lock_guard lock(eng.mutex());
+        auto& db = eng.db();
+        db.exec("BEGIN IMMEDIATE");
+        try {
+            for (const auto& pos : r.positions) {
+                std::string cur_id;
+                std::uint64_t cur_seq = 0;
+                {
+                    auto q = db.prepare(
+                        "SELECT store_id, seq FROM foreign_cursor WHERE device = ?");
+                    q.bind_text(1, pos.device);
+                    if (q.step()) {
+                        cur_id = std::string(q.blob_text(0));
+                        cur_seq = static_cast<std::uint64_t>(q.integer(1));
+                    }
+                }
+                if (cur_id != pos.from_store_id || cur_seq != pos.from_seq) {
+                    continue; // stale: the cursor moved since that poll
+                }
+                auto up = db.prepare(
+                    "INSERT INTO foreign_cursor(device, store_id, seq) VALUES(?, ?, ?) ON "
+                    "CONFLICT(device) DO UPDATE SET store_id = excluded.store_id, "
+                    "seq = excluded.seq");
+                up.bind_text(1, pos.device)
+                    .bind(2, std::string_view(pos.store_id))
+                    .bind(3, static_cast<std::int64_t>(pos.seq));
+                up.step();
+            }
+            db.exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    /// Effects: r = poll(); calls handler(r) (r.entries may be empty; check
+    ///   r.errors for devices that could not be read); then acknowledge(r).
+    ///   If the handler throws, nothing is acknowledged and the exception
+    ///   propagates. The handler must make the entries durable before it
+    ///   returns (e.g. merge them and save), or they may be lost on a crash.
+    /// Returns: r.
+    template <class Handler>
+    requires std::invocable<Handler&, const poll_result&>
+    poll_result poll(Handler&& handler) {
+        poll_result r = poll();
+        handler(std::as_const(r));
+        acknowledge(r);
+        return r;
+    }
+
+    /// Returns: the key-value pairs under `prefix` in `device`'s database
+    ///   (another device's, opened read-only for the read; or this device's
+    ///   own), in key order.
+    /// Throws: crdt::error: invalid_value for a bad device name, not_found
+    ///   when the device has no file, and what opening or reading it raises
+    ///   (bad_magic, unsupported_version, io_error, ...).
+    std::vector<key_value> load_range_from(const std::string& device, const storage_key& prefix) {
+        check_name(device);
+        if (device == device_) {
+            return local_.load_range(prefix);
+        }
+        namespace ds = detail::storage;
+        const auto file = dir_ / (device + ".db");
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) {
+            throw error(errc::not_found, "sqlite device set: no file for device \"" + device +
+                                             "\" (" + file.string() + ")");
+        }
+        ds::sqlite_connection db(file.string(), SQLITE_OPEN_READONLY);
+        sqlite3_busy_timeout(db.get(), 2000);
+        ds::check_sqlite_identity(db, false);
+        std::vector<key_value> out;
+        auto take = [&](ds::sqlite_stmt& q) {
+            while (q.step()) {
+                const auto v = q.blob(1);
+                out.push_back(
+                    {decode_key(q.blob_text(0), db.file()), storage_bytes(v.begin(), v.end())});
+            }
+        };
+        if (prefix.empty()) {
+            auto q = db.prepare("SELECT k, v FROM kv ORDER BY k");
+            take(q);
+        } else {
+            const auto lo = encode_key(prefix);
+            const auto hi = *prefix_successor(lo);
+            auto q = db.prepare("SELECT k, v FROM kv WHERE k >= ? AND k < ? ORDER BY k");
+            q.bind(1, std::string_view(lo)).bind(2, std::string_view(hi));
+            take(q);
+        }
+        return out;
+    }
+
+    /// Returns: the sequence up to which `device`'s log has been read and
+    ///   acknowledged (0 when never).
     std::uint64_t cursor(const std::string& device) {
         auto& eng = *local_.impl_;
         std::lock_guard lock(eng.mutex());
@@ -673,16 +801,17 @@ private:
         // Our cursor for this device.
         auto& eng = *local_.impl_;
         std::string known_id;
-        std::uint64_t seq = 0;
+        std::uint64_t known_seq = 0;
         {
             std::lock_guard lock(eng.mutex());
             auto q = eng.db().prepare("SELECT store_id, seq FROM foreign_cursor WHERE device = ?");
             q.bind_text(1, dev);
             if (q.step()) {
                 known_id = std::string(q.blob_text(0));
-                seq = static_cast<std::uint64_t>(q.integer(1));
+                known_seq = static_cast<std::uint64_t>(q.integer(1));
             }
         }
+        std::uint64_t seq = known_seq;
         // Read in one read transaction so the rows and the maximum agree.
         db.exec("BEGIN");
         std::vector<log_entry> rows;
@@ -706,16 +835,7 @@ private:
             throw;
         }
         const auto last = rows.empty() ? seq : rows.back().sequence;
-        {
-            std::lock_guard lock(eng.mutex());
-            auto up = eng.db().prepare(
-                "INSERT INTO foreign_cursor(device, store_id, seq) VALUES(?, ?, ?) ON "
-                "CONFLICT(device) DO UPDATE SET store_id = excluded.store_id, seq = excluded.seq");
-            up.bind_text(1, dev)
-                .bind(2, std::string_view(store_id))
-                .bind(3, static_cast<std::int64_t>(last));
-            up.step();
-        }
+        res.positions.push_back({dev, known_id, known_seq, store_id, last});
         for (auto& r : rows) {
             res.entries.push_back({dev, std::move(r)});
         }
