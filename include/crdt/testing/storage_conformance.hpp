@@ -20,9 +20,46 @@
 // present. The process checks use fork() (POSIX only) and need an adapter
 // whose store several processes may open at once; `open` must not have been
 // called in the parent when they start (SQLite forbids carrying a connection
-// across fork), and is called in the children.
+// across fork), and is called in the children. Call them from a process with
+// no other threads running adapter code (the children are forked copies).
+//
+// Failing children. The process checks run in steps (every child opens the
+// store, then each round; the CAS race has a read and a cas step per round,
+// then the children exit), and the parent waits at most `step_timeout` (a
+// parameter; default_process_step_timeout, 60 s, by default) for every child
+// to answer a step: it never blocks on a child without a deadline. A child
+// that crashes, aborts, is killed, exits early, lets an exception escape (its
+// message is sent to the parent) or does not answer in time makes the check
+// throw law_violation naming the check, the child's index and pid, the
+// round and step, and how it failed, for example
+//
+//   check_cas_race_processes: child 1 of 8 (pid 4242), round 2, step cas:
+//   ended without answering; the child was killed by signal 6 (SIGABRT)
+//
+// ("threw: <what>; the child exited with code 1", "the child exited with
+// code N", "no answer within 60 s; the child was then killed with SIGKILL").
+// Before anything leaves a process check -- that law_violation, a broken
+// law, or any other exception -- every child still running is killed with
+// SIGKILL and every child is reaped, so none outlives the check; on Linux a
+// child also dies with the parent (e.g. when a test runner's timeout kills
+// it). Children always end in _exit and never return into the caller or a
+// test framework; a fatal-signal handler they inherit (Catch2 installs one)
+// may still print a report from a child that crashes, before the child dies
+// of the signal. Parent and children talk over one AF_UNIX socket pair per
+// child, written with MSG_NOSIGNAL (SO_NOSIGPIPE on macOS), so a dead child
+// never raises SIGPIPE in the parent.
+//
+// Complexity: each checker does a fixed amount of work per round, key or
+// iteration; the process checks fork `processes` children (one socket pair
+// each) and make O(processes) system calls per step in the parent. A failing
+// process check returns within about two step timeouts (the step, then the
+// grace a dying child gets to exit); a passing one is not slowed down.
 //
 // Thread safety: run one checker at a time per store.
+//
+// Exception safety: a checker that throws leaves the store with the
+// partial state of the check (scratch data under its own keys) and, for
+// the process checks, no child process behind.
 #pragma once
 
 #include <crdt/core/config.hpp>
@@ -34,6 +71,9 @@
 #include <atomic>
 #include <barrier>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -49,9 +89,16 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 CRDT_BEGIN_NAMESPACE
 namespace testing {
@@ -453,41 +500,544 @@ void check_storage_threads(Open open, int threads = 4, int iterations = 150) {
     s->remove_range({});
 }
 
+/// The default bound on each step of the process checks: how long the parent
+/// waits for every child's answer to one step (or for the children to exit)
+/// before it declares a child hung, kills the children and throws. Generous,
+/// because CI machines are slow and run the checks under sanitizers.
+inline constexpr std::chrono::milliseconds default_process_step_timeout{std::chrono::seconds(60)};
+
 namespace testing_detail::storage_suite {
 
-// Runs `body()` in a child process; returns its pid. The child exits 0 on
-// success, 1 (after printing the reason to stderr) on failure.
-template <class Body>
-pid_t spawn(Body body) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        throw law_violation("fork() failed");
+// The process checks' plumbing. The parent talks to each child over its own
+// AF_UNIX stream socket pair: bidirectional, and a send to a dead peer fails
+// with EPIPE instead of raising SIGPIPE (MSG_NOSIGNAL, or SO_NOSIGPIPE where
+// that is the spelling). One channel per child, so a dead child is seen as
+// end-of-file on exactly its channel: the parent closes its copy of the
+// child's end right after fork(), and each child closes the parent's end of
+// its own channel and of every channel created before it.
+//
+// Parent -> child: one command byte. Child -> parent: frames of a tag byte, a
+// native-endian std::uint32_t length and that many bytes; tag 'E' carries the
+// message of an exception that ended the child.
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int channel_send_flags = MSG_NOSIGNAL;
+#else
+inline constexpr int channel_send_flags = 0;
+#endif
+
+inline constexpr std::uint32_t max_frame_body = 1u << 20;
+inline constexpr std::size_t max_error_text = 4000;
+
+struct frame {
+    char tag = 0;
+    std::string body;
+};
+
+inline std::string errno_text(int e) {
+    return std::string(std::strerror(e)) + " (errno " + std::to_string(e) + ")";
+}
+
+inline std::string encode_u64(std::uint64_t v) {
+    std::string out(sizeof v, '\0');
+    std::memcpy(out.data(), &v, sizeof v);
+    return out;
+}
+
+// Requires: s.size() == 8 (checked by child_group::gather).
+inline std::uint64_t decode_u64(const std::string& s) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, s.data(), std::min(s.size(), sizeof v));
+    return v;
+}
+
+// Child side: sends one frame, blocking. Throws law_violation if the parent
+// is gone.
+inline void send_frame(int fd, char tag, std::string_view body) {
+    const auto n = static_cast<std::uint32_t>(body.size());
+    std::string out(1 + sizeof n + body.size(), '\0');
+    out[0] = tag;
+    std::memcpy(out.data() + 1, &n, sizeof n);
+    if (!body.empty()) {
+        std::memcpy(out.data() + 1 + sizeof n, body.data(), body.size());
     }
-    if (pid == 0) {
+    const char* p = out.data();
+    std::size_t left = out.size();
+    while (left > 0) {
+        const auto w = ::send(fd, p, left, channel_send_flags);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw law_violation("storage conformance child: lost the channel to the parent: " +
+                                errno_text(errno));
+        }
+        p += w;
+        left -= static_cast<std::size_t>(w);
+    }
+}
+
+// Child side: the next command byte, or nullopt once the parent is gone.
+inline std::optional<char> receive_command(int fd) {
+    char c = 0;
+    for (;;) {
+        const auto r = ::recv(fd, &c, 1, 0);
+        if (r == 1) {
+            return c;
+        }
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        return std::nullopt;
+    }
+}
+
+inline void set_cloexec(int fd) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) {
+        ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
+inline const char* signal_name(int sig) {
+    switch (sig) {
+    case SIGABRT: return "SIGABRT";
+    case SIGALRM: return "SIGALRM";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGHUP: return "SIGHUP";
+    case SIGILL: return "SIGILL";
+    case SIGINT: return "SIGINT";
+    case SIGKILL: return "SIGKILL";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGSYS: return "SIGSYS";
+    case SIGTERM: return "SIGTERM";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGXFSZ: return "SIGXFSZ";
+    default: return nullptr;
+    }
+}
+
+inline std::string describe_status(int status) {
+    if (WIFEXITED(status)) {
+        return "exited with code " + std::to_string(WEXITSTATUS(status));
+    }
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        const char* name = signal_name(sig);
+        return "was killed by signal " + std::to_string(sig) +
+               (name != nullptr ? " (" + std::string(name) + ")" : std::string());
+    }
+    return "wait status " + std::to_string(status);
+}
+
+inline std::string describe_duration(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) {
+        return std::to_string(d.count() / 1000) + " s";
+    }
+    return std::to_string(d.count()) + " ms";
+}
+
+// The children of one process check and the parent's ends of their channels.
+// Every wait is bounded by the step timeout. On any failure -- a child that
+// ends, throws, answers out of protocol or not at all, or an exception
+// anywhere in the parent (the destructor) -- every child still running is
+// killed with SIGKILL and every child is reaped before the exception leaves,
+// so no child outlives the check.
+class child_group {
+public:
+    using clock = std::chrono::steady_clock;
+
+    child_group(std::string check, std::chrono::milliseconds step_timeout)
+        : check_(std::move(check)), timeout_(std::max(step_timeout, std::chrono::milliseconds(1))) {
+    }
+    child_group(const child_group&) = delete;
+    child_group& operator=(const child_group&) = delete;
+    ~child_group() { kill_all(); }
+
+    // Forks a child that runs `body(fd)`, fd being its end of the channel. The
+    // child always ends in _exit: 0 when body returns, 1 (after sending an 'E'
+    // frame with the message) when it throws. It never returns into the
+    // caller, so no destructor or test framework code of the parent runs in it.
+    template <class Body>
+    void spawn(Body body) {
+        children_.reserve(children_.size() + 1); // so the push_back after fork() cannot throw
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+            const int e = errno;
+            throw law_violation(check_ + ": socketpair() failed: " + errno_text(e));
+        }
+        for (const int fd : sv) {
+            set_cloexec(fd);
+#if defined(SO_NOSIGPIPE)
+            int one = 1;
+            ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        }
+        const pid_t parent = ::getpid();
+        std::fflush(nullptr); // or the child could write the parent's pending output again
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            const int e = errno;
+            ::close(sv[0]);
+            ::close(sv[1]);
+            throw law_violation(check_ + ": fork() failed: " + errno_text(e));
+        }
+        if (pid == 0) {
+            ::close(sv[0]);
+            for (const auto& c : children_) {
+                ::close(c.fd);
+            }
+#if defined(__linux__)
+            // Die with the parent (e.g. when a test runner's timeout kills it).
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) {
+                ::_exit(1);
+            }
+#else
+            static_cast<void>(parent);
+#endif
+            run_child(sv[1], body);
+        }
+        ::close(sv[1]);
+        children_.push_back(child{pid, sv[0], {}, false, false, 0});
+    }
+
+    // Sends `command` to every child. A child whose channel is closed fails
+    // the check.
+    void broadcast(char command, const std::string& step) {
+        for (std::size_t i = 0; i < children_.size(); ++i) {
+            for (;;) {
+                const auto w =
+                    ::send(children_[i].fd, &command, 1, channel_send_flags | MSG_DONTWAIT);
+                if (w == 1) {
+                    break;
+                }
+                const int e = w < 0 ? errno : EIO;
+                if (e == EINTR) {
+                    continue;
+                }
+                if (e == EPIPE || e == ECONNRESET) {
+                    fail_child(i, step, "ended before it was sent the command", then::let_it_exit);
+                }
+                fail_child(i, step, "could not be sent the command: " + errno_text(e),
+                           then::kill_it);
+            }
+        }
+    }
+
+    // Waits for the next frame of every child, all within one step timeout,
+    // and returns them by child index. Each must have a tag in `tags` and a
+    // body of `body_size` bytes.
+    std::vector<frame> gather(const std::string& step, std::string_view tags,
+                              std::size_t body_size) {
+        const auto deadline = clock::now() + timeout_;
+        std::vector<frame> got(children_.size());
+        std::vector<bool> have(children_.size(), false);
+        std::size_t missing = children_.size();
+        auto take = [&](std::size_t i) {
+            auto f = take_frame(i, step);
+            if (!f) {
+                return;
+            }
+            if (f->tag == 'E') {
+                fail_child(i, step, "threw: " + f->body, then::let_it_exit);
+            }
+            if (tags.find(f->tag) == std::string_view::npos || f->body.size() != body_size) {
+                fail_child(i, step, "answered out of protocol", then::kill_it);
+            }
+            got[i] = std::move(*f);
+            have[i] = true;
+            --missing;
+        };
+        for (std::size_t i = 0; i < children_.size(); ++i) {
+            take(i);
+        }
+        std::vector<::pollfd> fds;
+        std::vector<std::size_t> who;
+        while (missing > 0) {
+            fds.clear();
+            who.clear();
+            for (std::size_t i = 0; i < children_.size(); ++i) {
+                if (!have[i]) {
+                    fds.push_back(::pollfd{children_[i].fd, POLLIN, 0});
+                    who.push_back(i);
+                }
+            }
+            if (poll_until(fds, deadline) == 0) {
+                fail_child(who.front(), step, "no answer within " + describe_duration(timeout_),
+                           then::kill_it);
+            }
+            for (std::size_t k = 0; k < fds.size(); ++k) {
+                if (fds[k].revents != 0) {
+                    if (!read_some(who[k], step)) {
+                        fail_child(who[k], step, "ended without answering", then::let_it_exit);
+                    }
+                    take(who[k]);
+                }
+            }
+        }
+        return got;
+    }
+
+    // Waits (one step timeout) for every child to close its channel and exit;
+    // each must exit with code 0 and send nothing more.
+    void finish(const std::string& step) {
+        const auto deadline = clock::now() + timeout_;
+        std::vector<bool> closed(children_.size(), false);
+        std::vector<::pollfd> fds;
+        std::vector<std::size_t> who;
+        for (;;) {
+            fds.clear();
+            who.clear();
+            for (std::size_t i = 0; i < children_.size(); ++i) {
+                if (!closed[i]) {
+                    fds.push_back(::pollfd{children_[i].fd, POLLIN, 0});
+                    who.push_back(i);
+                }
+            }
+            if (fds.empty()) {
+                break;
+            }
+            if (poll_until(fds, deadline) == 0) {
+                fail_child(who.front(), step, "did not exit within " + describe_duration(timeout_),
+                           then::kill_it);
+            }
+            for (std::size_t k = 0; k < fds.size(); ++k) {
+                if (fds[k].revents == 0) {
+                    continue;
+                }
+                const std::size_t i = who[k];
+                closed[i] = !read_some(i, step);
+                if (auto f = take_frame(i, step)) {
+                    if (f->tag == 'E') {
+                        fail_child(i, step, "threw: " + f->body, then::let_it_exit);
+                    }
+                    fail_child(i, step, "answered out of protocol", then::kill_it);
+                }
+            }
+        }
+        // A child that closed its channel is exiting; give it one more step.
+        const auto reap_deadline = clock::now() + timeout_;
+        for (std::size_t i = 0; i < children_.size(); ++i) {
+            auto& c = children_[i];
+            if (!reap_until(c, reap_deadline)) {
+                fail_child(i, step,
+                           "closed its channel but did not exit within " +
+                               describe_duration(timeout_),
+                           then::kill_it);
+            }
+            if (!c.status_known || !WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0) {
+                fail_child(i, step, "did not exit cleanly", then::let_it_exit);
+            }
+        }
+    }
+
+    // Throws law_violation("storage law broken: " + law), after killing and
+    // reaping the children, unless `ok`.
+    void require(bool ok, const std::string& law) {
+        if (!ok) {
+            kill_all();
+            throw law_violation("storage law broken: " + law);
+        }
+    }
+
+private:
+    struct child {
+        pid_t pid = -1;
+        int fd = -1;    // the parent's end of the channel, -1 once closed
+        std::string in; // bytes received and not yet taken as a frame
+        bool reaped = false;
+        bool status_known = false;
+        int status = 0; // from waitpid, when status_known
+    };
+
+    enum class then { kill_it, let_it_exit };
+
+    template <class Body>
+    [[noreturn]] static void run_child(int fd, Body& body) noexcept {
         int code = 0;
         try {
-            body();
+            body(fd);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "crdt storage conformance child %d: %s\n",
-                         static_cast<int>(::getpid()), e.what());
             code = 1;
+            report_exception(fd, e.what());
         } catch (...) {
             code = 1;
+            report_exception(fd, "an exception not derived from std::exception");
         }
         ::_exit(code);
     }
-    return pid;
-}
 
-inline bool wait_ok(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return false;
+    static void report_exception(int fd, std::string_view what) noexcept {
+        try {
+            send_frame(fd, 'E', what.substr(0, max_error_text));
+        } catch (...) {
+            // The parent is gone or the channel broke: the exit code still tells.
         }
     }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+
+    // Returns poll()'s count of ready descriptors, 0 once `deadline` passed.
+    int poll_until(std::vector<::pollfd>& fds, clock::time_point deadline) {
+        for (;;) {
+            const auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+            const int ms = static_cast<int>(
+                std::clamp<long long>(static_cast<long long>(left), 0, 24 * 3600 * 1000));
+            const int n = ::poll(fds.data(), static_cast<::nfds_t>(fds.size()), ms);
+            if (n > 0 || (n == 0 && ms == 0)) {
+                return n;
+            }
+            if (n < 0 && errno != EINTR) {
+                const int e = errno;
+                kill_all();
+                throw law_violation(check_ + ": poll() failed: " + errno_text(e));
+            }
+        }
+    }
+
+    // Reads what child i sent. Returns false at end of file (the child closed
+    // its channel, normally by ending).
+    bool read_some(std::size_t i, const std::string& step) {
+        char buf[4096];
+        for (;;) {
+            const auto r = ::recv(children_[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (r > 0) {
+                children_[i].in.append(buf, static_cast<std::size_t>(r));
+                return true;
+            }
+            if (r == 0) {
+                return false;
+            }
+            const int e = errno;
+            if (e == EINTR) {
+                continue;
+            }
+            if (e == EAGAIN || e == EWOULDBLOCK) {
+                return true;
+            }
+            if (e == ECONNRESET) {
+                return false;
+            }
+            fail_child(i, step, "its channel failed: " + errno_text(e), then::kill_it);
+        }
+    }
+
+    // Removes and returns the first complete frame child i sent, if any.
+    std::optional<frame> take_frame(std::size_t i, const std::string& step) {
+        auto& in = children_[i].in;
+        std::uint32_t n = 0;
+        if (in.size() < 1 + sizeof n) {
+            return std::nullopt;
+        }
+        std::memcpy(&n, in.data() + 1, sizeof n);
+        if (n > max_frame_body) {
+            fail_child(i, step, "answered out of protocol", then::kill_it);
+        }
+        if (in.size() < 1 + sizeof n + n) {
+            return std::nullopt;
+        }
+        frame f{in[0], in.substr(1 + sizeof n, n)};
+        in.erase(0, 1 + sizeof n + n);
+        return f;
+    }
+
+    // Collects c's exit status without blocking past `deadline`. Returns
+    // false if c is still running then.
+    static bool reap_until(child& c, clock::time_point deadline) {
+        auto nap = std::chrono::microseconds(200);
+        while (!c.reaped) {
+            int status = 0;
+            const pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+            if (r == c.pid) {
+                c.reaped = true;
+                c.status_known = true;
+                c.status = status;
+            } else if (r < 0 && errno != EINTR) {
+                c.reaped = true; // ECHILD: reaped elsewhere (SIGCHLD ignored?)
+            } else if (r == 0) {
+                if (clock::now() >= deadline) {
+                    return false;
+                }
+                std::this_thread::sleep_for(nap);
+                nap = std::min(nap * 2, std::chrono::microseconds(20000));
+            }
+        }
+        return true;
+    }
+
+    static void reap(child& c) noexcept {
+        while (!c.reaped) {
+            int status = 0;
+            const pid_t r = ::waitpid(c.pid, &status, 0);
+            if (r == c.pid) {
+                c.reaped = true;
+                c.status_known = true;
+                c.status = status;
+            } else if (r < 0 && errno != EINTR) {
+                c.reaped = true;
+            }
+        }
+    }
+
+    static std::string describe(const child& c) {
+        return c.status_known ? "the child " + describe_status(c.status)
+                              : std::string("the child's exit status is unavailable: it was "
+                                            "reaped elsewhere (is SIGCHLD ignored?)");
+    }
+
+    // Throws law_violation naming child i, the step, `how` it failed and its
+    // exit status, after killing and reaping every child. With let_it_exit
+    // the child is given one step timeout to end by itself first (it closed
+    // its channel or reported an exception, so it is on its way out).
+    [[noreturn]] void fail_child(std::size_t i, const std::string& step, const std::string& how,
+                                 then next) {
+        auto& c = children_[i];
+        std::string status;
+        if (c.reaped) {
+            status = describe(c);
+        } else if (next == then::let_it_exit && reap_until(c, clock::now() + timeout_)) {
+            status = describe(c);
+        } else {
+            ::kill(c.pid, SIGKILL);
+            reap(c);
+            status = next == then::let_it_exit
+                         ? "the child did not exit within " + describe_duration(timeout_) +
+                               " and was killed with SIGKILL"
+                         : "the child was then killed with SIGKILL";
+        }
+        std::string what = check_ + ": child " + std::to_string(i) + " of " +
+                           std::to_string(children_.size()) + " (pid " +
+                           std::to_string(static_cast<long long>(c.pid)) + "), " + step + ": " +
+                           how + "; " + status;
+        kill_all();
+        throw law_violation(what);
+    }
+
+    void kill_all() noexcept {
+        for (auto& c : children_) {
+            if (c.fd >= 0) {
+                ::close(c.fd);
+                c.fd = -1;
+            }
+            if (!c.reaped) {
+                ::kill(c.pid, SIGKILL);
+            }
+        }
+        for (auto& c : children_) {
+            reap(c);
+        }
+    }
+
+    std::string check_;
+    std::chrono::milliseconds timeout_;
+    std::vector<child> children_;
+};
 
 inline std::set<std::string> atoms_in(const std::vector<key_value>& kvs) {
     std::set<std::string> out;
@@ -515,15 +1065,27 @@ inline std::set<std::string> atoms_in(const std::vector<key_value>& kvs) {
 ///   saves a content-addressed snapshot of everything it loaded and removes
 ///   the keys it loaded (never the one it just wrote) -- the library's
 ///   compaction rule. Afterwards nothing any child wrote may be missing.
-/// Requires: `open` was not called in this process yet (see the file comment).
+///   Each child reports after opening the store and after each round; the
+///   parent waits at most `step_timeout` for every child's next report (and,
+///   at the end, for every child to exit with code 0).
+/// Requires: `open` was not called in this process yet (see the file
+///   comment); processes >= 1, rounds >= 0.
+/// Throws: law_violation naming the broken law; or, when a child fails,
+///   naming the child, its pid, the round or step, and how it failed: the
+///   message of an exception it threw, its exit code or the signal that
+///   killed it, or "no answer within <step_timeout>". Every child has been
+///   killed and reaped by then.
 template <class Open>
-void check_storage_processes(Open open, int processes = 2, int rounds = 25) {
+void check_storage_processes(
+    Open open, int processes = 2, int rounds = 25,
+    std::chrono::milliseconds step_timeout = default_process_step_timeout) {
     using namespace testing_detail::storage_suite;
     const storage_key base{"mp"};
-    std::vector<pid_t> pids;
+    child_group group("check_storage_processes", step_timeout);
     for (int p = 0; p < processes; ++p) {
-        pids.push_back(spawn([&, p] {
+        group.spawn([&, p](int fd) {
             auto s = open();
+            send_frame(fd, 'H', {});
             for (int r = 0; r < rounds; ++r) {
                 const std::string atom = "p" + std::to_string(p) + "-" + std::to_string(r);
                 s->save(base / "delta" / hex64(fnv1a(atom)), b(atom));
@@ -540,15 +1102,18 @@ void check_storage_processes(Open open, int processes = 2, int rounds = 25) {
                         s->remove(kv.key);
                     }
                 }
+                send_frame(fd, 'P', {});
             }
             s->flush();
-        }));
+            send_frame(fd, 'D', {});
+        });
     }
-    bool ok = true;
-    for (const auto pid : pids) {
-        ok = wait_ok(pid) && ok;
+    group.gather("step open", "H", 0);
+    for (int r = 0; r < rounds; ++r) {
+        group.gather("round " + std::to_string(r) + " (save, load_range, save, remove)", "P", 0);
     }
-    require(ok, "L8: a child process failed (its error is on stderr)");
+    group.gather("step flush", "D", 0);
+    group.finish("step exit");
     auto s = open();
     const auto atoms = atoms_in(s->load_range(base));
     for (int p = 0; p < processes; ++p) {
@@ -561,167 +1126,84 @@ void check_storage_processes(Open open, int processes = 2, int rounds = 25) {
     s->flush();
 }
 
-namespace testing_detail::storage_suite {
-
-struct race_report {
-    std::int32_t child;
-    std::int32_t status; // 0 read, 1 won, 2 lost, -1 failed
-    std::uint64_t version;
-};
-
-inline void write_all_fd(int fd, const void* p, std::size_t n) {
-    const auto* c = static_cast<const char*>(p);
-    while (n > 0) {
-        const auto w = ::write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw law_violation("pipe write failed");
-        }
-        c += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
-
-inline bool read_all_fd(int fd, void* p, std::size_t n) {
-    auto* c = static_cast<char*>(p);
-    while (n > 0) {
-        const auto r = ::read(fd, c, n);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return false;
-        }
-        c += r;
-        n -= static_cast<std::size_t>(r);
-    }
-    return true;
-}
-
-} // namespace testing_detail::storage_suite
-
 /// Effects: checks the CAS law across processes: `processes` forked children
 ///   race for one root pointer for `rounds` rounds. In each round every
 ///   child first reads the current version (the parent waits for all reads),
 ///   then all call cas() with it at once; exactly one must win, and the root
-///   must then hold the winner's bytes under the winner's version.
-/// Requires: cas_storage<S>; `open` not yet called in this process.
+///   must then hold the winner's bytes under the winner's version. Each step
+///   (open, each round's read and cas, exit) is bounded: the parent waits at
+///   most `step_timeout` for every child's answer.
+/// Requires: cas_storage<S>; `open` not yet called in this process;
+///   processes >= 1, rounds >= 1.
+/// Throws: law_violation naming the broken law and round; or, when a child
+///   fails, naming the child, its pid, the round and step, and how it
+///   failed: the message of an exception it threw, its exit code or the
+///   signal that killed it, or "no answer within <step_timeout>". Every
+///   child has been killed and reaped by then.
 template <class Open>
-void check_cas_race_processes(Open open, int processes = 8, int rounds = 8) {
+void check_cas_race_processes(
+    Open open, int processes = 8, int rounds = 8,
+    std::chrono::milliseconds step_timeout = default_process_step_timeout) {
     using namespace testing_detail::storage_suite;
     const storage_key root{"race", "root"};
-    int up[2];
-    if (::pipe(up) != 0) {
-        throw law_violation("pipe() failed");
-    }
-    std::vector<int> downs;
-    std::vector<pid_t> pids;
+    child_group group("check_cas_race_processes", step_timeout);
     for (int p = 0; p < processes; ++p) {
-        int down[2];
-        if (::pipe(down) != 0) {
-            throw law_violation("pipe() failed");
-        }
-        pids.push_back(spawn([&, p, down] {
-            ::close(down[1]);
-            ::close(up[0]);
-            for (const int fd : downs) {
-                ::close(fd);
-            }
+        group.spawn([&, p](int fd) {
             auto s = open();
             check_cas_storage<std::remove_reference_t<decltype(*s)>>();
+            send_frame(fd, 'H', {});
             std::uint64_t version = 0;
             int round = 0;
-            char cmd = 0;
-            while (read_all_fd(down[0], &cmd, 1) && cmd != 'Q') {
-                race_report rep{p, 0, 0};
-                try {
-                    if (cmd == 'R') {
-                        const auto cur = s->load_versioned(root);
-                        version = cur ? cur->version : 0;
-                        rep.version = version;
-                    } else {
-                        const std::string mine =
-                            "child " + std::to_string(p) + " round " + std::to_string(round++);
-                        const auto won = s->cas(root, version, b(mine));
-                        rep.status = won ? 1 : 2;
-                        rep.version = won ? *won : 0;
-                    }
-                } catch (const std::exception& e) {
-                    std::fprintf(stderr, "crdt cas race child %d: %s\n", p, e.what());
-                    rep.status = -1;
+            while (const auto cmd = receive_command(fd)) {
+                if (*cmd == 'R') {
+                    const auto cur = s->load_versioned(root);
+                    version = cur ? cur->version : 0;
+                    send_frame(fd, 'V', encode_u64(version));
+                } else if (*cmd == 'C') {
+                    const std::string mine =
+                        "child " + std::to_string(p) + " round " + std::to_string(round++);
+                    const auto won = s->cas(root, version, b(mine));
+                    send_frame(fd, won ? 'W' : 'L', encode_u64(won ? *won : 0));
+                } else {
+                    return; // 'Q'
                 }
-                write_all_fd(up[1], &rep, sizeof rep);
             }
-        }));
-        ::close(down[0]);
-        downs.push_back(down[1]);
+        });
     }
-    ::close(up[1]);
-    std::string failure;
-    auto broadcast = [&](char c) {
-        for (const int fd : downs) {
-            write_all_fd(fd, &c, 1);
-        }
-    };
-    struct round_result {
-        int winner = -1;
-        std::uint64_t version = 0;
-    };
-    round_result last;
-    for (int r = 0; r < rounds && failure.empty(); ++r) {
-        broadcast('R');
+    group.gather("step open", "H", 0);
+    int winner = -1;
+    std::uint64_t winner_version = 0;
+    for (int r = 0; r < rounds; ++r) {
+        const std::string at = "round " + std::to_string(r);
+        group.broadcast('R', at + ", step read (load_versioned)");
+        const auto reads = group.gather(at + ", step read (load_versioned)", "V", 8);
         std::set<std::uint64_t> versions;
-        for (int i = 0; i < processes; ++i) {
-            race_report rep{};
-            if (!read_all_fd(up[0], &rep, sizeof rep) || rep.status != 0) {
-                failure = "cas race: a child failed to read the root (see stderr)";
-                break;
-            }
-            versions.insert(rep.version);
+        for (const auto& f : reads) {
+            versions.insert(decode_u64(f.body));
         }
-        if (!failure.empty()) {
-            break;
-        }
-        if (versions.size() != 1) {
-            failure = "cas race: children read different versions with no writer running";
-            break;
-        }
-        broadcast('C');
+        group.require(versions.size() == 1, "cas race: in " + at +
+                                                " the children read different versions with "
+                                                "no writer running");
+        group.broadcast('C', at + ", step cas");
+        const auto results = group.gather(at + ", step cas", "WL", 8);
         int winners = 0;
-        for (int i = 0; i < processes; ++i) {
-            race_report rep{};
-            if (!read_all_fd(up[0], &rep, sizeof rep) || rep.status < 0) {
-                failure = "cas race: a child's cas threw (see stderr)";
-                break;
-            }
-            if (rep.status == 1) {
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (results[i].tag == 'W') {
                 ++winners;
-                last = {rep.child, rep.version};
+                winner = static_cast<int>(i);
+                winner_version = decode_u64(results[i].body);
             }
         }
-        if (failure.empty() && winners != 1) {
-            failure = "cas race: " + std::to_string(winners) +
-                      " processes won one round (exactly one must)";
-        }
+        group.require(winners == 1, "cas race: " + std::to_string(winners) + " processes won " +
+                                        at + " (exactly one must)");
     }
-    broadcast('Q');
-    for (const int fd : downs) {
-        ::close(fd);
-    }
-    ::close(up[0]);
-    bool ok = true;
-    for (const auto pid : pids) {
-        ok = wait_ok(pid) && ok;
-    }
-    require(failure.empty(), failure);
-    require(ok, "cas race: a child process failed");
+    group.broadcast('Q', "step quit");
+    group.finish("step exit");
     auto s = open();
     const auto v = s->load_versioned(root);
-    require(v && v->version == last.version &&
+    require(v && v->version == winner_version &&
                 str(v->value) ==
-                    "child " + std::to_string(last.winner) + " round " + std::to_string(rounds - 1),
+                    "child " + std::to_string(winner) + " round " + std::to_string(rounds - 1),
             "cas race: the root holds the last winner's bytes and version");
     s->remove_range({});
     s->flush();
