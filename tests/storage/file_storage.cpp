@@ -169,7 +169,16 @@ TEST_CASE("file_storage crash: stray and torn temporaries at every byte offset")
     }
 }
 
-TEST_CASE("file_storage crash: a fault-injecting file layer drops unsynced data") {
+namespace {
+
+// Crashes at every I/O step of a workload that creates the store, its shard
+// and key directories, replaces and removes values; after the crash every
+// file loses what was not synced, and every directory change (directories,
+// temporaries, renames, unlinks) not followed by a sync of its directory is
+// undone (lose) or kept. The reopened store must hold every durable value:
+// each acknowledged step at durability full, the steps before the last
+// flush() (every 5th step) at normal.
+void crash_loop(crdt::durability level, ds::directory_changes outcome) {
     constexpr int steps = 16;
     std::vector<model_state> states(1);
     {
@@ -180,54 +189,69 @@ TEST_CASE("file_storage crash: a fault-injecting file layer drops unsynced data"
             states.push_back(m);
         }
     }
+    for (long crash_at = 0;; ++crash_at) {
+        CAPTURE(crash_at);
+        temp_dir dir;
+        const auto root = dir / "store"; // created by the store
+        std::size_t durable = 0;
+        std::size_t done = 0;
+        ds::fault_plan plan(crash_at);
+        plan.watch_tree(dir.path());
+        plan.install();
+        bool crashed = false;
+        try {
+            file_storage s(root, {level});
+            model_state m;
+            for (int i = 0; i < steps; ++i) {
+                run_step(s, m, i);
+                done = static_cast<std::size_t>(i) + 1;
+                if (level == crdt::durability::full) {
+                    durable = done;
+                } else if (i % 5 == 4) {
+                    s.flush();
+                    durable = done;
+                }
+            }
+        } catch (const ds::simulated_crash&) {
+            crashed = true;
+        }
+        ds::fault_plan::uninstall();
+        if (!crashed) {
+            CHECK(crash_at > 30);
+            return;
+        }
+        plan.drop_unsynced(outcome);
+        if (fs::exists(root)) {
+            remove_temporaries(root);
+        }
+        file_storage s(root, {level});
+        const auto got = read_state(s);
+        INFO("durable " << durable << ", acknowledged " << done);
+        if (level == crdt::durability::full) {
+            REQUIRE(matches_prefix(got, states, durable, done));
+        } else {
+            // At normal each key's directory is synced on its own (by
+            // flush), so a power loss before flush() returns may keep a
+            // newer write and lose an older one in another directory:
+            // only per key is it a prefix.
+            REQUIRE(matches_per_key(got, states, durable, done));
+        }
+    }
+}
+
+} // namespace
+
+TEST_CASE("file_storage crash: a power loss drops unsynced data and directory changes") {
     for (auto level : {crdt::durability::full, crdt::durability::normal}) {
         CAPTURE(crdt::to_string(level));
-        for (long crash_at = 0;; ++crash_at) {
-            CAPTURE(crash_at);
-            temp_dir dir;
-            std::size_t durable = 0;
-            std::size_t done = 0;
-            ds::fault_plan plan(crash_at);
-            plan.install();
-            bool crashed = false;
-            try {
-                file_storage s(dir.path(), {level});
-                model_state m;
-                for (int i = 0; i < steps; ++i) {
-                    run_step(s, m, i);
-                    done = static_cast<std::size_t>(i) + 1;
-                    if (level == crdt::durability::full) {
-                        durable = done;
-                    } else if (i % 5 == 4) {
-                        s.flush();
-                        durable = done;
-                    }
-                }
-            } catch (const ds::simulated_crash&) {
-                crashed = true;
-            }
-            ds::fault_plan::uninstall();
-            if (!crashed) {
-                CHECK(crash_at > 30);
-                break;
-            }
-            plan.drop_unsynced();
-            // Temporaries of this (live) process are kept by open; a real
-            // crash kills the process, so remove them as its restart would.
-            for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
-                if (e.path().filename().string().find(".tmp.") != std::string::npos) {
-                    fs::remove(e.path());
-                }
-            }
-            file_storage s(dir.path(), {level});
-            const auto got = read_state(s);
-            bool matched = false;
-            for (std::size_t i = durable; i <= done + 1 && i < states.size(); ++i) {
-                matched = matched || got == states[i];
-            }
-            INFO("durable " << durable << ", acknowledged " << done);
-            REQUIRE(matched);
-        }
+        crash_loop(level, ds::directory_changes::lose);
+    }
+}
+
+TEST_CASE("file_storage crash: a power loss drops unsynced data but keeps directory changes") {
+    for (auto level : {crdt::durability::full, crdt::durability::normal}) {
+        CAPTURE(crdt::to_string(level));
+        crash_loop(level, ds::directory_changes::keep);
     }
 }
 

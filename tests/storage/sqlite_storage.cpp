@@ -6,8 +6,8 @@
 #include "helpers.hpp"
 
 #include <fstream>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 
 using namespace storage_test;
 using crdt::sqlite_storage;

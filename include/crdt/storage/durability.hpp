@@ -9,8 +9,12 @@
 //           pay it once for many keys.
 //   normal  the write survives a process crash at once, and a power loss
 //           after the next flush() returns. A power loss before that may
-//           lose the most recent writes, never older ones, and never tears a
-//           value. (SQLite: synchronous=NORMAL in WAL mode.)
+//           lose writes made since the last flush, never an earlier one,
+//           and never tears a value. The log and SQLite adapters lose a
+//           suffix of those writes (SQLite: synchronous=NORMAL in WAL mode);
+//           file_storage, whose keys are separate files, may lose any of
+//           them, each key on its own (a newer write to one key can survive
+//           an older one to another).
 //   none    the write survives a process crash; nothing is ever synced by
 //           crdt, flush() included, so a power loss may lose any write the
 //           operating system had not yet written back. For caches and tests.

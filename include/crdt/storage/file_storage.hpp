@@ -25,13 +25,21 @@
 //
 // Writes follow the crash-safe replace recipe: write "<name>.tmp.<pid>.<n>"
 // in the same directory, fsync it, rename it over the target, fsync the
-// directory (the syncs depend on the durability level). Open deletes stray
-// temporaries of processes that no longer run. Directories are never
-// removed, so a concurrent writer never loses the directory it is writing
-// into. cas() holds an exclusive flock on .cas.lock while it reads, compares
-// and replaces, so of N processes racing with the same expected version
-// exactly one wins; plain save() does not take the lock, so write a root
-// pointer only through cas().
+// directory (the syncs depend on the durability level). A directory that a
+// write creates is made durable the same way: its parent is synced before
+// the write is acknowledged (full) or at the next flush() (normal); open
+// syncs the parents of the root and data directories it creates (except at
+// none). So a power loss cannot unlink a whole subtree of acknowledged
+// values. At durability normal every directory's entries reach the disk on
+// their own, so a power loss before flush() returns may lose any of the
+// writes since the last flush, each key on its own (a newer write to one key
+// may survive an older one to another), never a flushed one, never a torn
+// value. Open deletes stray temporaries of processes that no longer run.
+// Directories are never removed, so a concurrent writer never loses the
+// directory it is writing into. cas() holds an exclusive flock on .cas.lock
+// while it reads, compares and replaces, so of N processes racing with the
+// same expected version exactly one wins; plain save() does not take the
+// lock, so write a root pointer only through cas().
 //
 // Sharing: any number of processes and threads may use one root at once
 // (L8 of crdt/storage/concepts.hpp); load_range skips files that vanish
@@ -40,8 +48,8 @@
 // Complexity: load/save/remove O(path depth) system calls plus the value
 // size; load_range walks the subtree of the prefix (the whole tree for the
 // empty prefix). Durability full costs two fsyncs per save (file and
-// directory). Thread safety: every member may be called concurrently.
-// Exception safety: a failed save leaves the old value (and at most a stray
+// directory), plus one per directory the save creates. Thread safety: every member may be called
+// concurrently. Exception safety: a failed save leaves the old value (and at most a stray
 // temporary); errors are crdt::error.
 #pragma once
 
@@ -189,11 +197,7 @@ public:
         : root_(root), data_(root / "data"), opts_(opts) {
         namespace ds = detail::storage;
         std::error_code ec;
-        std::filesystem::create_directories(data_, ec);
-        if (ec) {
-            throw error(errc::io_error,
-                        "create file store " + root_.string() + ": " + ec.message());
-        }
+        ds::make_directories(data_, opts_.durability != durability::none);
         const auto fmt = root_ / "FORMAT";
         const auto existing = ds::read_file(fmt);
         if (!existing) {
@@ -430,14 +434,13 @@ private:
         // the directory at flush(); none: no sync.
         const bool sync_file = opts_.durability != durability::none;
         const bool sync_dir = syncs_each_write(opts_.durability);
+        std::vector<std::filesystem::path> new_parents;
         for (int attempt = 0;; ++attempt) {
-            std::error_code ec;
-            std::filesystem::create_directories(p.parent_path(), ec);
-            if (ec) {
-                throw error(errc::io_error,
-                            "create directory " + p.parent_path().string() + ": " + ec.message());
-            }
             try {
+                // New directories are durable once their parents are synced:
+                // now (full) or at flush() (normal).
+                auto changed = detail::storage::make_directories(p.parent_path(), sync_dir);
+                new_parents.insert(new_parents.end(), changed.begin(), changed.end());
                 detail::storage::write_file_atomic(p, bytes, sync_file, sync_dir);
                 break;
             } catch (const error& e) {
@@ -452,6 +455,7 @@ private:
         if (opts_.durability == durability::normal) {
             std::lock_guard lock(dirty_mutex_);
             dirty_dirs_.insert(p.parent_path());
+            dirty_dirs_.insert(new_parents.begin(), new_parents.end());
         }
     }
 

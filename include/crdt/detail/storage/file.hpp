@@ -1,11 +1,16 @@
 // crdt/detail/storage/file.hpp -- POSIX file helpers shared by the file and
 // log adapters: checked reads and writes, syncs, the crash-safe replace
-// recipe (write temporary, fsync, rename, fsync directory) and lock files.
+// recipe (write temporary, fsync, rename, fsync directory), directory
+// creation that survives a power loss, and lock files.
 //
 // Every failure throws crdt::error(errc::io_error) naming the operation, the
 // path and the operating system's reason. Every step passes through the
 // active fault_plan (crdt/detail/storage/fault.hpp) when a crash test
-// installed one.
+// installed one: each function here that changes a directory entry (open
+// with O_CREAT, rename_file, unlink_file, make_directories, lock_file)
+// reports the change, and sync_dir reports the directory sync that makes it
+// durable. Directory changes made with other calls (std::filesystem) are
+// invisible to that model, so adapters use these helpers.
 //
 // Thread safety: free functions; a unique_fd or lock_file is owned by one
 // object. Exception safety: basic (a failed atomic replace leaves at most a
@@ -29,6 +34,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -90,6 +96,11 @@ inline std::uint64_t fd_size(int fd, const fs::path& path) {
 ///   and `flags` lacks O_CREAT and `missing_ok`.
 inline unique_fd open_file(const fs::path& path, int flags, bool missing_ok = false,
                            mode_t mode = 0644) {
+    auto* plan = active_fault_plan();
+    bool created = false;
+    if (plan != nullptr) {
+        created = plan->before_open(path.string(), (flags & O_CREAT) != 0);
+    }
     int fd = -1;
     do {
         fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
@@ -101,8 +112,8 @@ inline unique_fd open_file(const fs::path& path, int flags, bool missing_ok = fa
         throw_io("open", path, errno);
     }
     unique_fd out(fd);
-    if (auto* f = active_fault_plan()) {
-        f->on_open(fd, path.string(), fd_size(fd, path));
+    if (plan != nullptr) {
+        plan->on_open(fd, path.string(), fd_size(fd, path), created);
     }
     return out;
 }
@@ -212,7 +223,7 @@ inline void sync_fd(int fd, const fs::path& path, bool metadata = true) {
 ///   rename or unlink in it).
 inline void sync_dir(const fs::path& dir) {
     if (auto* f = active_fault_plan()) {
-        f->on_step();
+        f->on_sync_dir(dir.string());
         if (!f->real_syncs()) {
             return;
         }
@@ -235,27 +246,113 @@ inline void truncate_fd(int fd, std::uint64_t size, const fs::path& path) {
     }
 }
 
+/// Effects: renames `from` to `to`, replacing `to` if it exists. The
+///   change is durable once the directory (both, when they differ) is synced.
 inline void rename_file(const fs::path& from, const fs::path& to) {
-    if (auto* f = active_fault_plan()) {
-        f->on_rename(from.string(), to.string());
+    auto* plan = active_fault_plan();
+    std::string backup;
+    if (plan != nullptr) {
+        backup = plan->before_rename(from.string(), to.string());
     }
     if (::rename(from.c_str(), to.c_str()) != 0) {
-        throw_io("rename to " + to.string() + " from", from, errno);
+        const int err = errno;
+        if (plan != nullptr) {
+            plan->abandon(backup);
+        }
+        throw_io("rename to " + to.string() + " from", from, err);
+    }
+    if (plan != nullptr) {
+        plan->on_rename(from.string(), to.string(), backup);
     }
 }
 
-/// Returns: whether the file existed. Effects: unlinks it.
+/// Returns: whether the file existed. Effects: unlinks it; durable once
+///   its directory is synced.
 inline bool unlink_file(const fs::path& path) {
-    if (auto* f = active_fault_plan()) {
-        f->on_unlink(path.string());
+    auto* plan = active_fault_plan();
+    std::string backup;
+    if (plan != nullptr) {
+        backup = plan->before_unlink(path.string());
     }
     if (::unlink(path.c_str()) != 0) {
-        if (errno == ENOENT) {
+        const int err = errno;
+        if (plan != nullptr) {
+            plan->abandon(backup);
+        }
+        if (err == ENOENT) {
             return false;
         }
-        throw_io("unlink", path, errno);
+        throw_io("unlink", path, err);
+    }
+    if (plan != nullptr) {
+        plan->on_unlink(path.string(), backup);
     }
     return true;
+}
+
+/// Effects: creates `dir` and its missing ancestors (like mkdir -p). With
+///   `sync_parents`, syncs the parent of every directory it had to create
+///   (also of one that another thread or process created meanwhile, whose
+///   creator may not have synced it yet), so the new directories survive a
+///   power loss.
+/// Returns: the parents of those directories, outermost first: what a caller
+///   that defers syncs (durability::normal) syncs later. Empty when `dir`
+///   existed.
+/// Throws: crdt::error(io_error) naming the component that cannot be created
+///   or is not a directory.
+/// Complexity: one stat when `dir` exists; else a stat, a mkdir and (with
+///   `sync_parents`) a directory sync per missing component.
+inline std::vector<fs::path> make_directories(const fs::path& dir, bool sync_parents) {
+    fs::path p = dir.lexically_normal();
+    if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) {
+        p = p.parent_path(); // "a/b/" names "a/b"
+    }
+    std::vector<fs::path> missing; // innermost first
+    for (;;) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                throw_io("create directory", p, ENOTDIR);
+            }
+            break;
+        }
+        if (errno != ENOENT) {
+            throw_io("create directory", p, errno);
+        }
+        missing.push_back(p);
+        auto parent = p.parent_path();
+        if (parent.empty() || parent == p) {
+            break;
+        }
+        p = std::move(parent);
+    }
+    std::vector<fs::path> changed;
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        auto* plan = active_fault_plan();
+        if (plan != nullptr) {
+            plan->before_mkdir(it->string());
+        }
+        if (::mkdir(it->c_str(), 0755) == 0) {
+            if (plan != nullptr) {
+                plan->on_mkdir(it->string());
+            }
+        } else {
+            const int err = errno;
+            struct stat st {};
+            if (err != EEXIST || ::stat(it->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+                throw_io("create directory", *it, err == EEXIST ? ENOTDIR : err);
+            }
+        }
+        fs::path parent = it->parent_path();
+        if (parent.empty()) {
+            parent = ".";
+        }
+        if (sync_parents) {
+            sync_dir(parent);
+        }
+        changed.push_back(std::move(parent));
+    }
+    return changed;
 }
 
 /// Returns: a random 64-bit value (different in every process and call).
@@ -355,6 +452,11 @@ public:
     /// Throws: crdt::error(io_error) when the lock is held elsewhere (wait ==
     ///   false) or the file cannot be opened.
     lock_file(const fs::path& path, bool wait) : path_(path) {
+        auto* plan = active_fault_plan();
+        bool created = false;
+        if (plan != nullptr) {
+            created = plan->before_open(path.string(), true);
+        }
         int fd = -1;
         do {
             fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -363,6 +465,9 @@ public:
             throw_io("open lock file", path, errno);
         }
         fd_ = unique_fd(fd);
+        if (plan != nullptr) {
+            plan->on_open(fd, path.string(), fd_size(fd, path), created);
+        }
         int rc = 0;
         do {
             rc = ::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
