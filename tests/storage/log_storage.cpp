@@ -8,6 +8,7 @@
 #include "helpers.hpp"
 
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -176,13 +177,15 @@ TEST_CASE("log_storage crash: a write cut at every byte offset") {
     std::vector<std::pair<std::uint64_t, model_state>> acks;
     std::string seg;
     {
+        // disk_size(): the bytes of the records (while the log is open, the
+        // file may be longer: zeros of a preallocated append window).
         log_storage s(src);
         seg = only_segment(src);
         model_state m;
-        acks.emplace_back(fs::file_size(src / seg), m);
+        acks.emplace_back(s.disk_size(), m);
         for (int i = 0; i < 14; ++i) {
             run_step(s, m, i);
-            acks.emplace_back(fs::file_size(src / seg), m);
+            acks.emplace_back(s.disk_size(), m);
         }
     }
     const auto full = fs::file_size(src / seg);
@@ -220,73 +223,117 @@ TEST_CASE("log_storage crash: a write cut at every byte offset") {
     ds::fault_plan::uninstall();
 }
 
-TEST_CASE("log_storage crash: a fault-injecting file layer drops unsynced data") {
-    // Crash at every I/O step of a workload with rotation and compaction; after
-    // the crash every file loses what was not synced. The reopened store must
-    // equal the model after every acknowledged step (durability full) or
-    // after the last flush (normal), possibly plus the step in flight.
-    constexpr int steps = 30;
-    // The model after each prefix of the workload (step 20 compacts).
+namespace {
+
+// The crash loop shared by the fault-injection tests: runs `steps` workload
+// steps (step `compact_at` compacts instead) on a log at `where` (under the
+// watched tree `root`), crashing at every I/O step in turn; after each crash
+// applies the power loss with directory changes `outcome`, reopens, and
+// requires the state after every durable step, possibly plus the steps
+// acknowledged since and the one in flight. Durable: every acknowledged step
+// at durability full; the steps before the last flush() (every 10th step)
+// at normal. Returns the number of crash points checked.
+long crash_loop(crdt::durability level, ds::directory_changes outcome, int steps, int compact_at,
+                const std::function<fs::path(const fs::path&)>& where) {
+    // The model after each prefix of the workload.
     std::vector<model_state> states(1);
     {
         crdt::memory_storage mem;
         model_state m;
         for (int i = 0; i < steps; ++i) {
-            if (i != 20) {
+            if (i != compact_at) {
                 run_step(mem, m, i);
             }
             states.push_back(m);
         }
     }
+    for (long crash_at = 0;; ++crash_at) {
+        CAPTURE(crash_at);
+        temp_dir dir;
+        const auto path = where(dir.path());
+        std::size_t durable = 0; // steps surely durable
+        std::size_t done = 0;    // steps acknowledged
+        ds::fault_plan plan(crash_at);
+        plan.watch_tree(dir.path());
+        plan.install();
+        bool crashed = false;
+        try {
+            log_storage s(path, {level, 400});
+            model_state m;
+            for (int i = 0; i < steps; ++i) {
+                if (i == compact_at) {
+                    s.compact();
+                } else {
+                    run_step(s, m, i);
+                }
+                done = static_cast<std::size_t>(i) + 1;
+                if (level == crdt::durability::full) {
+                    durable = done;
+                } else if (i % 10 == 9) {
+                    s.flush();
+                    durable = done;
+                }
+            }
+        } catch (const ds::simulated_crash&) {
+            crashed = true;
+        }
+        ds::fault_plan::uninstall();
+        if (!crashed) {
+            return crash_at;
+        }
+        plan.drop_unsynced(outcome);
+        ds::fault_plan quiet(-1);
+        quiet.install();
+        log_storage s(path, {level, 400});
+        const auto got = read_state(s);
+        ds::fault_plan::uninstall();
+        // Everything durable is there; later steps may have landed, in order.
+        INFO("durable " << durable << ", acknowledged " << done << " of " << steps);
+        REQUIRE(matches_prefix(got, states, durable, done));
+    }
+}
+
+} // namespace
+
+// Crash at every I/O step of a workload with rotation and compaction (step
+// 20); after the crash every file loses what was not synced, and every
+// directory change (segment and MANIFEST creation, renames, unlinks) not
+// followed by a directory sync is undone (lose) or kept. One test case per
+// durability level and outcome keeps each one short.
+TEST_CASE("log_storage crash: at durability full a power loss drops unsynced data and directory "
+          "changes") {
+    CHECK(crash_loop(crdt::durability::full, ds::directory_changes::lose, 30, 20,
+                     [](const fs::path& d) { return d; }) > 50);
+}
+
+TEST_CASE("log_storage crash: at durability full a power loss drops unsynced data but keeps "
+          "directory changes") {
+    CHECK(crash_loop(crdt::durability::full, ds::directory_changes::keep, 30, 20,
+                     [](const fs::path& d) { return d; }) > 50);
+}
+
+TEST_CASE("log_storage crash: at durability normal a power loss drops unsynced data and directory "
+          "changes") {
+    CHECK(crash_loop(crdt::durability::normal, ds::directory_changes::lose, 30, 20,
+                     [](const fs::path& d) { return d; }) > 50);
+}
+
+TEST_CASE("log_storage crash: at durability normal a power loss drops unsynced data but keeps "
+          "directory changes") {
+    CHECK(crash_loop(crdt::durability::normal, ds::directory_changes::keep, 30, 20,
+                     [](const fs::path& d) { return d; }) > 50);
+}
+
+// Fails until log_engine's constructor syncs the parent of a log directory it
+// creates: it uses std::filesystem::create_directories (seen by the fault
+// layer through watch_tree()) and no directory sync of the parent, so a
+// power loss unlinks the new directory with every acknowledged write in it.
+// The fix: detail::storage::make_directories(dir_, true) there.
+TEST_CASE("log_storage crash: a log directory created by open survives a power loss") {
     for (auto level : {crdt::durability::full, crdt::durability::normal}) {
         CAPTURE(crdt::to_string(level));
-        for (long crash_at = 0;; ++crash_at) {
-            CAPTURE(crash_at);
-            temp_dir dir;
-            std::size_t durable = 0; // steps surely durable
-            std::size_t done = 0;    // steps acknowledged
-            ds::fault_plan plan(crash_at);
-            plan.install();
-            bool crashed = false;
-            try {
-                log_storage s(dir.path(), {level, 400});
-                model_state m;
-                for (int i = 0; i < steps; ++i) {
-                    if (i == 20) {
-                        s.compact();
-                    } else {
-                        run_step(s, m, i);
-                    }
-                    done = static_cast<std::size_t>(i) + 1;
-                    if (level == crdt::durability::full) {
-                        durable = done;
-                    } else if (i % 10 == 9) {
-                        s.flush();
-                        durable = done;
-                    }
-                }
-            } catch (const ds::simulated_crash&) {
-                crashed = true;
-            }
-            if (!crashed) {
-                ds::fault_plan::uninstall();
-                CHECK(crash_at > 50);
-                break;
-            }
-            plan.drop_unsynced();
-            ds::fault_plan quiet(-1);
-            quiet.install();
-            log_storage s(dir.path(), {level, 400});
-            const auto got = read_state(s);
-            ds::fault_plan::uninstall();
-            bool matched = false;
-            // Everything durable is there; the step in flight may have landed.
-            for (std::size_t i = durable; i <= done + 1 && i < states.size(); ++i) {
-                matched = matched || got == states[i];
-            }
-            INFO("durable " << durable << ", acknowledged " << done << " of " << steps);
-            REQUIRE(matched);
-        }
+        CHECK(crash_loop(level, ds::directory_changes::lose, 12, -1,
+                         [](const fs::path& d) { return d / "new" / "log"; }) > 10);
     }
 }
 
@@ -412,7 +459,10 @@ TEST_CASE("log_storage: a record changed on disk after open is detected on load"
     s.save(storage_key{"k"}, bytes("precious value"));
     const auto seg = dir / only_segment(dir.path());
     auto b = *ds::read_file(seg);
-    b[b.size() - 3] ^= std::byte{1};
+    // The last record ends at disk_size(); the file may go on with the
+    // zeros of a preallocated append window.
+    REQUIRE(b.size() >= s.disk_size());
+    b[static_cast<std::size_t>(s.disk_size()) - 3] ^= std::byte{1};
     {
         auto fd = ds::open_file(seg, O_WRONLY);
         ds::write_all(fd.get(), b, seg);

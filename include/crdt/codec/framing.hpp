@@ -29,6 +29,7 @@
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -82,6 +83,25 @@ inline std::uint32_t frame_crc(const std::byte* length_le, std::uint8_t type,
 
 } // namespace detail::framing
 
+/// Requires: `type != 0`, `payload_size <= frame_max_payload`, and `frame`
+///   points to frame_header_size bytes followed by the payload.
+/// Effects: writes the frame header (length, CRC, type) in front of a
+///   payload already in place, so a caller can build a frame without copying
+///   its payload twice.
+/// Complexity: linear in the payload.
+inline void seal_frame(std::byte* frame, std::uint8_t type, std::size_t payload_size,
+                       std::uint32_t seed = 0) noexcept {
+    CRDT_ASSERT(type != 0);
+    CRDT_ASSERT(payload_size <= frame_max_payload);
+    detail::framing::put_u32(frame, static_cast<std::uint32_t>(payload_size));
+    frame[8] = static_cast<std::byte>(type);
+    detail::framing::put_u32(
+        frame + 4,
+        detail::framing::frame_crc(
+            frame, type, std::span<const std::byte>(frame + frame_header_size, payload_size),
+            seed));
+}
+
 /// Requires: `type != 0`, `payload.size() <= frame_max_payload`.
 /// Effects: appends one frame carrying `payload` to `out`.
 /// Complexity: linear in the payload.
@@ -90,12 +110,13 @@ inline void append_frame(std::vector<std::byte>& out, std::uint8_t type,
     CRDT_ASSERT(type != 0);
     CRDT_ASSERT(payload.size() <= frame_max_payload);
     const std::size_t start = out.size();
+    const std::size_t need = start + frame_header_size + payload.size();
+    if (out.capacity() < need) { // the only step that may throw
+        out.reserve(std::max(need, 2 * out.capacity()));
+    }
     out.resize(start + frame_header_size);
-    std::byte* h = out.data() + start;
-    detail::framing::put_u32(h, static_cast<std::uint32_t>(payload.size()));
-    h[8] = static_cast<std::byte>(type);
-    detail::framing::put_u32(h + 4, detail::framing::frame_crc(h, type, payload, seed));
     out.insert(out.end(), payload.begin(), payload.end());
+    seal_frame(out.data() + start, type, payload.size(), seed);
 }
 
 /// Returns: the frame carrying `payload`, as a new vector.

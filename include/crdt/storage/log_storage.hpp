@@ -15,6 +15,12 @@
 // then deletes the old segments. The on-disk format is described in
 // crdt/detail/storage/log_format.hpp and docs/storage.md.
 //
+// Records reach the active segment through a mapped window after its end
+// (crdt/detail/storage/append_window.hpp: blocks reserved first, no system
+// call per record, in the page cache on return like a write(2)); the zeros
+// after the last record are cut at close and rotation, and at open as a
+// torn tail. Without a window (no block reservation; not Linux): write(2).
+//
 // Durability: full syncs (fdatasync) every writing call; normal syncs on
 // flush() and at rotation; none never syncs (see crdt/storage/durability.hpp).
 //
@@ -37,6 +43,7 @@
 #include <crdt/codec/writer.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
+#include <crdt/detail/storage/append_window.hpp>
 #include <crdt/detail/storage/file.hpp>
 #include <crdt/detail/storage/log_format.hpp>
 #include <crdt/detail/storage/log_scan.hpp>
@@ -48,6 +55,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -86,14 +94,26 @@ public:
     };
 
     log_engine(const fs::path& dir, options opts) : dir_(dir), opts_(opts) {
-        std::error_code ec;
-        fs::create_directories(dir_, ec);
-        if (ec) {
-            throw error(errc::io_error,
-                        "create log directory " + dir_.string() + ": " + ec.message());
-        }
+        // Creates missing directories and syncs their parents: a new log
+        // directory must survive a power loss with the writes acknowledged in it.
+        make_directories(dir_, true);
         lock_ = lock_file(dir_ / "LOCK", false);
         recover();
+    }
+    log_engine(const log_engine&) = delete;
+    log_engine& operator=(const log_engine&) = delete;
+    /// Effects: cuts the active segment back to its last record (zeros
+    ///   after it are what an append window leaves; recovery would cut them
+    ///   too). Nothing is written after a crash (poisoned).
+    ~log_engine() {
+        if (poisoned_ || segments_.empty()) {
+            return;
+        }
+        try {
+            cut_to_size(active());
+        } catch (...) {
+            // Best effort: the next open cuts the zeros as a torn tail.
+        }
     }
 
     // --- reads ---------------------------------------------------------------
@@ -154,13 +174,21 @@ public:
 
     void save(const storage_key& key, std::span<const std::byte> value) {
         std::unique_lock lock(mutex_);
-        const auto k = encode_key(key);
+        // The hot path: no allocation but the index entry of a new key.
+        key_buf_.clear();
+        encode_key_to(key, key_buf_);
         buf_.clear();
         const auto version = next_version_++;
-        const auto value_off = add_put(log_format::put, k, version, value, seed_);
+        const auto value_off = add_put(log_format::put, key_buf_, version, value, seed_);
         const auto at = write_locked();
-        index_[k] =
-            location{active_id_, at, static_cast<std::uint32_t>(buf_.size()), value_off, version};
+        const location loc{active_id_, at, static_cast<std::uint32_t>(buf_.size()), value_off,
+                           version};
+        const auto it = index_.lower_bound(key_buf_);
+        if (it != index_.end() && it->first == key_buf_) {
+            it->second = loc;
+        } else {
+            index_.emplace_hint(it, key_buf_, loc);
+        }
         after_write_locked();
     }
 
@@ -400,6 +428,11 @@ private:
         unique_fd fd;
         std::uint64_t size = 0;
         std::uint32_t seed = 0;
+        // Appends go through a mapped window after the end (no system call
+        // per record) unless mapping failed once: then write(2) at `size`.
+        append_window window;
+        bool no_window = false;
+        bool extended = false; // the file may be longer than `size` (zeros)
     };
 
     segment& active() { return segments_.at(active_id_); }
@@ -413,18 +446,32 @@ private:
 
     std::uint32_t add_put(log_format::record_type type, const std::string& k, std::uint64_t version,
                           std::span<const std::byte> value, std::uint32_t seed) {
-        scratch_.clear();
-        scratch_.varint(version);
-        scratch_.varint(k.size());
-        scratch_.raw(as_bytes_view(k));
-        const auto value_off = static_cast<std::uint32_t>(frame_header_size + scratch_.size());
-        scratch_.raw(value);
-        if (scratch_.size() > frame_max_payload) {
+        // The frame is built in place: header, then the payload (version,
+        // key length, key, value), then the CRC over them.
+        std::byte head[2 * varint::max_length];
+        std::byte* const head_end =
+            varint::encode(static_cast<std::uint64_t>(k.size()), varint::encode(version, head));
+        const auto hn = static_cast<std::size_t>(head_end - head);
+        const std::size_t payload = hn + k.size() + value.size();
+        if (payload > frame_max_payload) {
             throw error(errc::length_out_of_range,
                         "log " + dir_.string() + ": value too large for one record (limit 1 GiB)");
         }
-        append_frame(buf_, type, scratch_.view(), seed);
-        return value_off;
+        const std::size_t start = buf_.size();
+        buf_.resize(start + frame_header_size + payload);
+        std::byte* const f = buf_.data() + start;
+        std::byte* p = f + frame_header_size;
+        std::memcpy(p, head, hn);
+        p += hn;
+        if (!k.empty()) {
+            std::memcpy(p, k.data(), k.size());
+            p += k.size();
+        }
+        if (!value.empty()) {
+            std::memcpy(p, value.data(), value.size());
+        }
+        seal_frame(f, type, payload, seed);
+        return static_cast<std::uint32_t>(frame_header_size + hn + k.size());
     }
 
     std::uint32_t add_append(std::uint64_t seq, std::span<const std::byte> value,
@@ -447,7 +494,25 @@ private:
         auto& s = active();
         const auto at = s.size;
         try {
-            write_all(s.fd.get(), buf_, s.path);
+            if (!s.no_window && !s.window.covers(at, buf_.size())) {
+                s.extended = true;
+                // A window no larger than the room left before rotation
+                // (small segments map small windows).
+                const std::uint64_t room = opts_.segment_size > at ? opts_.segment_size - at : 0;
+                const auto window = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(append_window::default_window, room));
+                if (!s.window.map(s.fd.get(), at, buf_.size(), window)) {
+                    s.no_window = true;
+                    if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
+                        throw_io("seek", s.path, errno);
+                    }
+                }
+            }
+            if (s.window.mapped()) {
+                s.window.store(s.fd.get(), at, buf_);
+            } else {
+                write_all(s.fd.get(), buf_, s.path);
+            }
             if (syncs_each_write(opts_.level)) {
                 sync_fd(s.fd.get(), s.path, false);
             }
@@ -456,8 +521,11 @@ private:
             throw;
         } catch (...) {
             // Cut whatever part of the record reached the file, so later
-            // records do not follow a torn one.
+            // records do not follow a torn one (unmapped first: a store into
+            // a truncated mapping would fault).
             try {
+                s.window.unmap();
+                s.no_window = true;
                 truncate_fd(s.fd.get(), at, s.path);
                 if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                     poisoned_ = true;
@@ -493,11 +561,21 @@ private:
 
     void finish_output(segment& s) { sync_fd(s.fd.get(), s.path, false); }
 
+    /// Unmaps the append window and cuts the file back to its records.
+    static void cut_to_size(segment& s) {
+        s.window.unmap();
+        if (s.extended) {
+            truncate_fd(s.fd.get(), s.size, s.path);
+            s.extended = false;
+        }
+    }
+
     void rotate_locked() {
         auto& old = active();
-        // The old segment is complete: make it durable (at every level) before
-        // the manifest names a newer one, so only the last segment can have a
-        // torn tail.
+        // The old segment is complete: cut the zeros after its last record
+        // and make it durable (at every level) before the manifest names a
+        // newer one, so only the last segment can have a torn tail.
+        cut_to_size(old);
         sync_fd(old.fd.get(), old.path, false);
         segment s = create_segment_locked(next_segment_id_++);
         sync_fd(s.fd.get(), s.path, false);
@@ -695,6 +773,7 @@ private:
     lock_file lock_;
     mutable std::shared_mutex mutex_;
     std::map<std::string, location> index_;
+    std::string key_buf_; // save()'s encoded key, reused
     std::map<std::uint64_t, location> log_;
     std::map<std::uint64_t, segment> segments_;
     std::vector<std::uint64_t> order_;
