@@ -255,6 +255,28 @@ TEST_CASE("file_storage crash: a power loss drops unsynced data but keeps direct
     }
 }
 
+TEST_CASE("file_storage crash: a write into a directory another writer has not synced survives") {
+    // Writer a (durability normal, not flushed) creates the directories of a
+    // key; writer b (full) then saves a key in the same directory. A power
+    // loss may undo a's directories, but b's acknowledged write must stay.
+    temp_dir dir;
+    const auto root = dir / "store";
+    { file_storage init(root); } // the root and data/ exist and are durable
+    ds::fault_plan plan(-1);
+    plan.watch_tree(dir.path());
+    plan.install();
+    {
+        file_storage a(root, {crdt::durability::normal});
+        file_storage b(root, {crdt::durability::full});
+        a.save(storage_key{"doc", "x", "1"}, bytes("from a"));
+        b.save(storage_key{"doc", "x", "2"}, bytes("from b"));
+    }
+    ds::fault_plan::uninstall();
+    plan.drop_unsynced(ds::directory_changes::lose);
+    file_storage s(root);
+    CHECK(s.load(storage_key{"doc", "x", "2"}) == bytes("from b"));
+}
+
 TEST_CASE("file_storage bad input is a clear crdt::error") {
     temp_dir dir;
     SECTION("garbage in a value file") {

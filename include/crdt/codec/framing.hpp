@@ -96,10 +96,9 @@ inline void seal_frame(std::byte* frame, std::uint8_t type, std::size_t payload_
     detail::framing::put_u32(frame, static_cast<std::uint32_t>(payload_size));
     frame[8] = static_cast<std::byte>(type);
     detail::framing::put_u32(
-        frame + 4,
-        detail::framing::frame_crc(
-            frame, type, std::span<const std::byte>(frame + frame_header_size, payload_size),
-            seed));
+        frame + 4, detail::framing::frame_crc(
+                       frame, type,
+                       std::span<const std::byte>(frame + frame_header_size, payload_size), seed));
 }
 
 /// Requires: `type != 0`, `payload.size() <= frame_max_payload`.

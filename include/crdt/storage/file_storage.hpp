@@ -29,8 +29,10 @@
 // write creates is made durable the same way: its parent is synced before
 // the write is acknowledged (full) or at the next flush() (normal); open
 // syncs the parents of the root and data directories it creates (except at
-// none). So a power loss cannot unlink a whole subtree of acknowledged
-// values. At durability normal every directory's entries reach the disk on
+// none). The first write of a store into a directory that already existed
+// also syncs the directories above it once (another process may have
+// created it and not synced it yet). So a power loss cannot unlink a whole
+// subtree of acknowledged values. At durability normal every directory's entries reach the disk on
 // their own, so a power loss before flush() returns may lose any of the
 // writes since the last flush, each key on its own (a newer write to one key
 // may survive an older one to another), never a flushed one, never a torn
@@ -48,9 +50,11 @@
 // Complexity: load/save/remove O(path depth) system calls plus the value
 // size; load_range walks the subtree of the prefix (the whole tree for the
 // empty prefix). Durability full costs two fsyncs per save (file and
-// directory), plus one per directory the save creates. Thread safety: every member may be called
-// concurrently. Exception safety: a failed save leaves the old value (and at most a stray
-// temporary); errors are crdt::error.
+// directory), plus one per directory the save creates, plus, on the first
+// write of a store into a directory, one per level above it. Memory: the
+// set of directories written to. Thread safety: every member may be called
+// concurrently. Exception safety: a failed save leaves the old value (and at
+// most a stray temporary); errors are crdt::error.
 #pragma once
 
 #include <crdt/codec/framing.hpp>
@@ -441,6 +445,7 @@ private:
                 // now (full) or at flush() (normal).
                 auto changed = detail::storage::make_directories(p.parent_path(), sync_dir);
                 new_parents.insert(new_parents.end(), changed.begin(), changed.end());
+                make_chain_durable(p.parent_path());
                 detail::storage::write_file_atomic(p, bytes, sync_file, sync_dir);
                 break;
             } catch (const error& e) {
@@ -457,6 +462,37 @@ private:
             dirty_dirs_.insert(p.parent_path());
             dirty_dirs_.insert(new_parents.begin(), new_parents.end());
         }
+    }
+
+    // The first write of this store into a directory also syncs every
+    // directory between data/ and it (now at full, at flush() at normal): a
+    // directory that another process created and has not synced yet would
+    // otherwise take this write with it on a power loss. Once per directory.
+    void make_chain_durable(const std::filesystem::path& dir) {
+        if (opts_.durability == durability::none) {
+            return;
+        }
+        {
+            std::lock_guard lock(dirty_mutex_);
+            if (durable_dirs_.contains(dir)) {
+                return;
+            }
+        }
+        std::vector<std::filesystem::path> chain; // the directories holding dir's entries
+        for (auto q = dir; q != data_ && q.has_parent_path() && q.parent_path() != q;
+             q = q.parent_path()) {
+            chain.push_back(q.parent_path());
+        }
+        if (syncs_each_write(opts_.durability)) {
+            for (const auto& c : chain) {
+                detail::storage::sync_dir(c);
+            }
+        }
+        std::lock_guard lock(dirty_mutex_);
+        if (!syncs_each_write(opts_.durability)) {
+            dirty_dirs_.insert(chain.begin(), chain.end());
+        }
+        durable_dirs_.insert(dir);
     }
 
     void sync_dir_after_write(const std::filesystem::path& dir) {
@@ -572,6 +608,7 @@ private:
     options opts_;
     mutable std::mutex dirty_mutex_;
     std::set<std::filesystem::path> dirty_dirs_;
+    std::set<std::filesystem::path> durable_dirs_; // see make_chain_durable
 };
 
 CRDT_END_NAMESPACE

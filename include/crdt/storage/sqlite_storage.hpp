@@ -574,7 +574,7 @@ public:
         std::string device;
         std::string from_store_id; ///< the cursor poll() started from ("" = none)
         std::uint64_t from_seq = 0;
-        std::string store_id; ///< the foreign file's store id
+        std::string store_id;  ///< the foreign file's store id
         std::uint64_t seq = 0; ///< the last sequence read
     };
 
@@ -667,8 +667,8 @@ public:
                 std::string cur_id;
                 std::uint64_t cur_seq = 0;
                 {
-                    auto q = db.prepare(
-                        "SELECT store_id, seq FROM foreign_cursor WHERE device = ?");
+                    auto q =
+                        db.prepare("SELECT store_id, seq FROM foreign_cursor WHERE device = ?");
                     q.bind_text(1, pos.device);
                     if (q.step()) {
                         cur_id = std::string(q.blob_text(0));
@@ -701,8 +701,7 @@ public:
     ///   returns (e.g. merge them and save), or they may be lost on a crash.
     /// Returns: r.
     template <class Handler>
-    requires std::invocable<Handler&, const poll_result&>
-    poll_result poll(Handler&& handler) {
+    requires std::invocable<Handler&, const poll_result&> poll_result poll(Handler&& handler) {
         poll_result r = poll();
         handler(std::as_const(r));
         acknowledge(r);
