@@ -551,7 +551,10 @@ private:
                 if (part == "/" || part.empty()) {
                     continue;
                 }
-                cur += (cur == "/" ? "" : "/") + part.string();
+                if (cur != "/") {
+                    cur += '/';
+                }
+                cur += part.string();
                 struct stat st {};
                 if (::stat(cur.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
                     return;
