@@ -412,6 +412,7 @@ public:
     durability level() const noexcept { return opts_.level; }
 
     std::shared_ptr<watch_list> watchers() const { return watchers_; }
+    const watch_list& watch_list_ref() const noexcept { return *watchers_; }
 
 private:
     struct location {
@@ -824,13 +825,17 @@ public:
     /// Effects: appends a put record (synced at durability::full).
     void save(const storage_key& key, std::span<const std::byte> value) {
         impl_->save(key, value);
-        notify({{storage_change::kind::saved, key, 0}});
+        if (watched()) {
+            notify({{storage_change::kind::saved, key, 0}});
+        }
     }
 
     /// Effects: appends a remove record if `key` is present.
     void remove(const storage_key& key) {
         if (impl_->remove(key)) {
-            notify({{storage_change::kind::removed, key, 0}});
+            if (watched()) {
+                notify({{storage_change::kind::removed, key, 0}});
+            }
         }
     }
 
@@ -872,7 +877,9 @@ public:
     /// Effects: appends `value` to the append log. Returns: its sequence (1, 2, ...).
     std::uint64_t append(std::span<const std::byte> value) {
         const auto seq = impl_->append(value);
-        notify({{storage_change::kind::appended, {}, seq}});
+        if (watched()) {
+            notify({{storage_change::kind::appended, {}, seq}});
+        }
         return seq;
     }
 
@@ -892,7 +899,9 @@ public:
                                      std::span<const std::byte> value) {
         auto v = impl_->cas(key, expected, value);
         if (v) {
-            notify({{storage_change::kind::saved, key, 0}});
+            if (watched()) {
+                notify({{storage_change::kind::saved, key, 0}});
+            }
         }
         return v;
     }
@@ -922,10 +931,10 @@ public:
     const std::filesystem::path& path() const noexcept { return impl_->path(); }
 
 private:
+    bool watched() const noexcept { return impl_->watch_list_ref().active(); }
     void notify(const std::vector<storage_change>& changes) const {
-        auto w = impl_->watchers();
-        if (!w->empty()) {
-            w->notify(changes);
+        if (watched()) {
+            impl_->watch_list_ref().notify(changes);
         }
     }
 

@@ -94,7 +94,9 @@ public:
             std::lock_guard lock(state_->mutex);
             put_locked(key, value);
         }
-        notify({{storage_change::kind::saved, key, 0}});
+        if (watched()) {
+            notify({{storage_change::kind::saved, key, 0}});
+        }
     }
 
     /// Effects: removes `key` if present. Complexity: O(log n).
@@ -105,7 +107,9 @@ public:
             erased = state_->live.kv.erase(key) != 0;
         }
         if (erased) {
-            notify({{storage_change::kind::removed, key, 0}});
+            if (watched()) {
+                notify({{storage_change::kind::removed, key, 0}});
+            }
         }
     }
 
@@ -184,7 +188,9 @@ public:
             state_->live.log.emplace_back(value.begin(), value.end());
             seq = state_->live.log.size();
         }
-        notify({{storage_change::kind::appended, {}, seq}});
+        if (watched()) {
+            notify({{storage_change::kind::appended, {}, seq}});
+        }
         return seq;
     }
 
@@ -224,7 +230,9 @@ public:
             }
             v = put_locked(key, value);
         }
-        notify({{storage_change::kind::saved, key, 0}});
+        if (watched()) {
+            notify({{storage_change::kind::saved, key, 0}});
+        }
         return v;
     }
 
@@ -259,8 +267,9 @@ private:
         return v;
     }
 
+    bool watched() const noexcept { return state_->watchers->active(); }
     void notify(const std::vector<storage_change>& changes) const {
-        if (!state_->watchers->empty()) {
+        if (watched()) {
             state_->watchers->notify(changes);
         }
     }

@@ -328,6 +328,7 @@ public:
     }
 
     std::shared_ptr<watch_list> watchers() const { return watchers_; }
+    const watch_list& watch_list_ref() const noexcept { return *watchers_; }
 
 private:
     // Runs `sql`, retrying while another connection holds a lock the busy
@@ -443,13 +444,17 @@ public:
     /// Effects: inserts or replaces, in one transaction.
     void save(const storage_key& key, std::span<const std::byte> value) {
         impl_->save(key, value);
-        notify({{storage_change::kind::saved, key, 0}});
+        if (watched()) {
+            notify({{storage_change::kind::saved, key, 0}});
+        }
     }
 
     /// Effects: deletes `key` if present.
     void remove(const storage_key& key) {
         impl_->remove(key);
-        notify({{storage_change::kind::removed, key, 0}});
+        if (watched()) {
+            notify({{storage_change::kind::removed, key, 0}});
+        }
     }
 
     /// Returns: every entry under `prefix`, in key order (one range query).
@@ -465,7 +470,7 @@ public:
     /// Effects: deletes every key under `prefix` in one statement.
     void remove_range(const storage_key& prefix) {
         std::vector<storage_change> changes;
-        if (!impl_->watchers()->empty()) {
+        if (watched()) {
             for (auto& k : impl_->list_keys(prefix)) {
                 changes.push_back({storage_change::kind::removed, std::move(k), 0});
             }
@@ -493,7 +498,9 @@ public:
     /// Effects: appends a row to the log table. Returns: its sequence.
     std::uint64_t append(std::span<const std::byte> value) {
         const auto seq = impl_->append(value);
-        notify({{storage_change::kind::appended, {}, seq}});
+        if (watched()) {
+            notify({{storage_change::kind::appended, {}, seq}});
+        }
         return seq;
     }
 
@@ -514,7 +521,9 @@ public:
                                      std::span<const std::byte> value) {
         auto v = impl_->cas(key, expected, value);
         if (v) {
-            notify({{storage_change::kind::saved, key, 0}});
+            if (watched()) {
+                notify({{storage_change::kind::saved, key, 0}});
+            }
         }
         return v;
     }
@@ -533,7 +542,9 @@ public:
     bool poll_external_changes() {
         const bool changed = impl_->changed_externally();
         if (changed) {
-            notify({{storage_change::kind::external, {}, 0}});
+            if (watched()) {
+                notify({{storage_change::kind::external, {}, 0}});
+            }
         }
         return changed;
     }
@@ -541,10 +552,10 @@ public:
 private:
     friend class sqlite_device_set;
 
+    bool watched() const noexcept { return impl_->watch_list_ref().active(); }
     void notify(const std::vector<storage_change>& changes) const {
-        auto w = impl_->watchers();
-        if (!w->empty()) {
-            w->notify(changes);
+        if (watched()) {
+            impl_->watch_list_ref().notify(changes);
         }
     }
 

@@ -10,6 +10,8 @@
 #include <crdt/core/config.hpp>
 #include <crdt/storage/key.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -43,18 +45,25 @@ public:
         std::lock_guard lock(mutex_);
         const auto id = next_id_++;
         subscribers_.emplace(id, std::move(fn));
+        count_.store(subscribers_.size(), std::memory_order_release);
         return id;
     }
 
     void remove(std::uint64_t id) {
         std::lock_guard lock(mutex_);
         subscribers_.erase(id);
+        count_.store(subscribers_.size(), std::memory_order_release);
     }
 
     bool empty() const {
         std::lock_guard lock(mutex_);
         return subscribers_.empty();
     }
+
+    /// Returns: whether anyone watches, without taking the lock: writers
+    ///   check it before they build a change to report (a watcher added
+    ///   concurrently may miss that write, as if added just after it).
+    bool active() const noexcept { return count_.load(std::memory_order_acquire) != 0; }
 
     void notify(const std::vector<storage_change>& changes) const {
         if (changes.empty()) {
@@ -78,6 +87,7 @@ public:
 private:
     mutable std::mutex mutex_;
     std::map<std::uint64_t, callback> subscribers_;
+    std::atomic<std::size_t> count_{0};
     std::uint64_t next_id_ = 1;
 };
 
