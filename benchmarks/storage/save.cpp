@@ -8,7 +8,8 @@
 // Names: save/<adapter|baseline>/<durability>/<single|batch1000>. Iteration
 // counts are fixed: 100k saves at normal and none; at full, where every save
 // waits for the disk, 2000 (log, raw, SQLite) or 500 (file: two syncs per
-// save). items_per_second counts saves. save/paired/... runs an adapter and
+// save; CRDT_BENCH_FULL_SAVES=N runs N at full, a quarter of that for file).
+// items_per_second counts saves. save/paired/... runs an adapter and
 // its baseline alternately in one loop (see paired()) and reports the ratio.
 #include <crdt/storage/file_storage.hpp>
 #include <crdt/storage/log_storage.hpp>
@@ -24,6 +25,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -38,9 +41,23 @@ using crdt_bench::value100;
 
 constexpr int batch_size = 1000;
 
+// Saves at `full` wait for the disk each time, so they are scaled down
+// unless CRDT_BENCH_FULL_SAVES asks for more (100000: the count).
+std::int64_t full_saves() {
+    const char* env = std::getenv("CRDT_BENCH_FULL_SAVES");
+    if (env != nullptr && *env != '\0') {
+        char* end = nullptr;
+        const long long n = std::strtoll(env, &end, 10);
+        if (end != nullptr && *end == '\0' && n > 0) {
+            return static_cast<std::int64_t>(n);
+        }
+    }
+    return 2000;
+}
+
 std::int64_t single_iterations(durability d, bool file = false) {
     if (d == durability::full) {
-        return file ? 500 : 2000;
+        return file ? std::max<std::int64_t>(1, full_saves() / 4) : full_saves();
     }
     return 100000;
 }
