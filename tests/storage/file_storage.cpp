@@ -277,6 +277,29 @@ TEST_CASE("file_storage crash: a write into a directory another writer has not s
     CHECK(s.load(storage_key{"doc", "x", "2"}) == bytes("from b"));
 }
 
+TEST_CASE("file_storage: a flush that fails keeps the unsynced directories for the next one") {
+    temp_dir dir;
+    file_storage s(dir / "store", {crdt::durability::normal});
+    s.save(storage_key{"a", "x"}, bytes("1"));
+    s.save(storage_key{"b", "y"}, bytes("2"));
+    {
+        ds::fault_plan crash(0); // the flush's first directory sync fails
+        crash.install();
+        CHECK_THROWS_AS(s.flush(), ds::simulated_crash);
+        ds::fault_plan::uninstall();
+    }
+    ds::fault_plan count(-1);
+    count.install();
+    s.flush();
+    ds::fault_plan::uninstall();
+    CHECK(count.steps() >= 2); // every queued directory, none dropped
+    ds::fault_plan again(-1);
+    again.install();
+    s.flush();
+    ds::fault_plan::uninstall();
+    CHECK(again.steps() == 0); // and now nothing is left
+}
+
 TEST_CASE("file_storage bad input is a clear crdt::error") {
     temp_dir dir;
     SECTION("garbage in a value file") {

@@ -5,6 +5,7 @@
 
 #include "helpers.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -318,6 +319,62 @@ TEST_CASE("sqlite_device_set: each device writes its own file and reads the othe
         CHECK(r.entries[0].entry.value == bytes("new1"));
         b.acknowledge(r);
         CHECK(b.poll().entries.empty());
+    }
+    SECTION("an older copy of a file that grew again is read from the start") {
+        // Sequence numbers are reused by an older copy of the same store
+        // (same store id) that its device then appended to: the cursor's
+        // row digest notices, even once the copy is as long as the cursor.
+        const auto laptop = dir / "devices" / "laptop.db";
+        const auto saved = dir / "saved.db";
+        {
+            crdt::detail::storage::sqlite_connection db(laptop.string(), SQLITE_OPEN_READONLY);
+            db.exec("VACUUM INTO '" + saved.string() + "'");
+        }
+        {
+            crdt::detail::storage::sqlite_connection db(saved.string(), SQLITE_OPEN_READWRITE);
+            db.exec("DELETE FROM log WHERE seq > 1");
+        }
+        CHECK(b.cursor("laptop") == 3);
+        fs::copy_file(saved, laptop, fs::copy_options::overwrite_existing);
+        {
+            crdt::sqlite_device_set again(dir.path(), "laptop");
+            again.local().append(bytes("x2"));
+            again.local().append(bytes("x3"));
+        }
+        r = b.poll();
+        CHECK(r.restarted == std::vector<std::string>{"laptop"});
+        REQUIRE(r.entries.size() == 3);
+        CHECK(r.entries[0].entry.value == bytes("a1"));
+        CHECK(r.entries[1].entry.value == bytes("x2"));
+        CHECK(r.entries[2].entry.value == bytes("x3"));
+        b.acknowledge(r);
+        CHECK(b.poll().entries.empty());
+        CHECK(b.poll().restarted.empty());
+    }
+    SECTION("stores made before the cursor digest get its column") {
+        const auto file = (dir / "devices" / "tablet.db").string();
+        const auto has_digest = [&] {
+            crdt::detail::storage::sqlite_connection db(file, SQLITE_OPEN_READWRITE);
+            return db.query_int("SELECT count(*) FROM pragma_table_info('foreign_cursor') "
+                                "WHERE name = 'digest'") == 1;
+        };
+        { crdt::sqlite_device_set t(dir.path(), "tablet"); }
+        CHECK(has_digest());
+        {
+            // The schema as the first release wrote it, with a cursor row.
+            crdt::detail::storage::sqlite_connection db(file, SQLITE_OPEN_READWRITE);
+            db.exec("ALTER TABLE foreign_cursor DROP COLUMN digest");
+            db.exec("INSERT INTO foreign_cursor(device, store_id, seq) VALUES('laptop', "
+                    "(SELECT value FROM meta WHERE name = 'store_id'), 0)");
+        }
+        CHECK_FALSE(has_digest());
+        crdt::sqlite_device_set t(dir.path(), "tablet");
+        CHECK(has_digest());
+        // The old cursor row (its store id is not laptop's) reads from the start.
+        const auto got = t.poll();
+        CHECK(std::count_if(got.entries.begin(), got.entries.end(),
+                            [](const auto& e) { return e.device == "laptop"; }) == 3);
+        CHECK(got.errors.empty());
     }
     SECTION("device names are checked") {
         CHECK(expect_error([&] { crdt::sqlite_device_set x(dir.path(), "../evil"); }).cause() ==

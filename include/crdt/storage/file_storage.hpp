@@ -202,6 +202,20 @@ public:
         namespace ds = detail::storage;
         std::error_code ec;
         ds::make_directories(data_, opts_.durability != durability::none);
+        if (opts_.durability != durability::none) {
+            // Another process may have created the root or data/ and not
+            // synced their parents yet: do it once, so the writes this store
+            // acknowledges cannot vanish with them.
+            ds::sync_dir(root_);
+            if (root_.has_parent_path()) {
+                try {
+                    ds::sync_dir(root_.parent_path());
+                } catch (const error&) {
+                    // A parent we may not read (permissions): nothing we can
+                    // do about its entry; the store itself is still usable.
+                }
+            }
+        }
         const auto fmt = root_ / "FORMAT";
         const auto existing = ds::read_file(fmt);
         if (!existing) {
@@ -304,7 +318,12 @@ public:
 
     /// Effects: at durability::normal, syncs the directories changed since
     ///   the last flush (the files themselves were synced by save).
+    ///   Concurrent flushes run one after another, so none returns before
+    ///   the directories queued when it started are synced.
+    /// Throws: crdt::error (io_error) from a directory sync; the directories
+    ///   not yet synced stay queued for the next flush.
     void flush() {
+        std::lock_guard flushing(flush_mutex_);
         std::set<std::filesystem::path> dirs;
         {
             std::lock_guard lock(dirty_mutex_);
@@ -313,8 +332,14 @@ public:
         if (!syncs_on_flush(opts_.durability)) {
             return;
         }
-        for (const auto& d : dirs) {
-            detail::storage::sync_dir(d);
+        for (auto it = dirs.begin(); it != dirs.end(); ++it) {
+            try {
+                detail::storage::sync_dir(*it);
+            } catch (...) {
+                std::lock_guard lock(dirty_mutex_);
+                dirty_dirs_.insert(it, dirs.end());
+                throw;
+            }
         }
     }
 
@@ -609,6 +634,7 @@ private:
     mutable std::mutex dirty_mutex_;
     std::set<std::filesystem::path> dirty_dirs_;
     std::set<std::filesystem::path> durable_dirs_; // see make_chain_durable
+    std::mutex flush_mutex_;                       // one flush() at a time
 };
 
 CRDT_END_NAMESPACE

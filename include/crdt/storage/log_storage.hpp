@@ -15,12 +15,6 @@
 // then deletes the old segments. The on-disk format is described in
 // crdt/detail/storage/log_format.hpp and docs/storage.md.
 //
-// Records reach the active segment through a mapped window after its end
-// (crdt/detail/storage/append_window.hpp: blocks reserved first, no system
-// call per record, in the page cache on return like a write(2)); the zeros
-// after the last record are cut at close and rotation, and at open as a
-// torn tail. Without a window (no block reservation; not Linux): write(2).
-//
 // Durability: full syncs (fdatasync) every writing call; normal syncs on
 // flush() and at rotation; none never syncs (see crdt/storage/durability.hpp).
 //
@@ -35,7 +29,8 @@
 // reads in parallel, writes one at a time). Exception safety: a writing call
 // that throws has written nothing (a partly written record is cut off again)
 // or a record that the next open discards; if that cut fails, or compact()
-// fails midway, the instance refuses further writes (reopen it).
+// fails midway, or a rotation fails once MANIFEST is being replaced, the
+// instance refuses further writes (reopen it).
 #pragma once
 
 #include <crdt/codec/framing.hpp>
@@ -43,7 +38,6 @@
 #include <crdt/codec/writer.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
-#include <crdt/detail/storage/append_window.hpp>
 #include <crdt/detail/storage/file.hpp>
 #include <crdt/detail/storage/log_format.hpp>
 #include <crdt/detail/storage/log_scan.hpp>
@@ -102,19 +96,7 @@ public:
     }
     log_engine(const log_engine&) = delete;
     log_engine& operator=(const log_engine&) = delete;
-    /// Effects: cuts the active segment back to its last record (zeros
-    ///   after it are what an append window leaves; recovery would cut them
-    ///   too). Nothing is written after a crash (poisoned).
-    ~log_engine() {
-        if (poisoned_ || segments_.empty()) {
-            return;
-        }
-        try {
-            cut_to_size(active());
-        } catch (...) {
-            // Best effort: the next open cuts the zeros as a torn tail.
-        }
-    }
+    ~log_engine() = default;
 
     // --- reads ---------------------------------------------------------------
 
@@ -429,11 +411,6 @@ private:
         unique_fd fd;
         std::uint64_t size = 0;
         std::uint32_t seed = 0;
-        // Appends go through a mapped window after the end (no system call
-        // per record) unless mapping failed once: then write(2) at `size`.
-        append_window window;
-        bool no_window = false;
-        bool extended = false; // the file may be longer than `size` (zeros)
     };
 
     segment& active() { return segments_.at(active_id_); }
@@ -495,25 +472,7 @@ private:
         auto& s = active();
         const auto at = s.size;
         try {
-            if (!s.no_window && !s.window.covers(at, buf_.size())) {
-                s.extended = true;
-                // A window no larger than the room left before rotation
-                // (small segments map small windows).
-                const std::uint64_t room = opts_.segment_size > at ? opts_.segment_size - at : 0;
-                const auto window = static_cast<std::size_t>(
-                    std::min<std::uint64_t>(append_window::default_window, room));
-                if (!s.window.map(s.fd.get(), at, buf_.size(), window)) {
-                    s.no_window = true;
-                    if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
-                        throw_io("seek", s.path, errno);
-                    }
-                }
-            }
-            if (s.window.mapped()) {
-                s.window.store(s.fd.get(), at, buf_);
-            } else {
-                write_all(s.fd.get(), buf_, s.path);
-            }
+            write_all(s.fd.get(), buf_, s.path);
             if (syncs_each_write(opts_.level)) {
                 sync_fd(s.fd.get(), s.path, false);
             }
@@ -522,11 +481,8 @@ private:
             throw;
         } catch (...) {
             // Cut whatever part of the record reached the file, so later
-            // records do not follow a torn one (unmapped first: a store into
-            // a truncated mapping would fault).
+            // records do not follow a torn one.
             try {
-                s.window.unmap();
-                s.no_window = true;
                 truncate_fd(s.fd.get(), at, s.path);
                 if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                     poisoned_ = true;
@@ -562,27 +518,25 @@ private:
 
     void finish_output(segment& s) { sync_fd(s.fd.get(), s.path, false); }
 
-    /// Unmaps the append window and cuts the file back to its records.
-    static void cut_to_size(segment& s) {
-        s.window.unmap();
-        if (s.extended) {
-            truncate_fd(s.fd.get(), s.size, s.path);
-            s.extended = false;
-        }
-    }
-
     void rotate_locked() {
         auto& old = active();
-        // The old segment is complete: cut the zeros after its last record
-        // and make it durable (at every level) before the manifest names a
-        // newer one, so only the last segment can have a torn tail.
-        cut_to_size(old);
+        // The old segment is complete: make it durable (at every level) before
+        // the manifest names a newer one, so only the last segment can have a
+        // torn tail.
         sync_fd(old.fd.get(), old.path, false);
         segment s = create_segment_locked(next_segment_id_++);
         sync_fd(s.fd.get(), s.path, false);
         auto order = order_;
         order.push_back(s.id);
-        write_manifest_locked(order);
+        try {
+            write_manifest_locked(order);
+        } catch (...) {
+            // MANIFEST may already name the new segment (renamed, directory
+            // sync failed): writing on into the old one could put records
+            // into a segment recovery treats as complete. Reopen instead.
+            poisoned_ = true;
+            throw;
+        }
         order_ = std::move(order);
         active_id_ = s.id;
         seed_ = s.seed;

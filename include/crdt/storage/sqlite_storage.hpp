@@ -11,8 +11,11 @@
 //        the append log; seq is 1, 2, ... and never reused;
 //   meta(name TEXT PRIMARY KEY, value BLOB)
 //        "store_id": 16 random bytes naming this database file;
-//   foreign_cursor(device TEXT PRIMARY KEY, store_id BLOB, seq INTEGER)
-//        per-device mode: how far each other device's log has been read.
+//   foreign_cursor(device TEXT PRIMARY KEY, store_id BLOB, seq INTEGER,
+//                  digest BLOB)
+//        per-device mode: how far each other device's log has been read and
+//        acknowledged, and a digest (CRC-32C, length) of the row there; the
+//        digest column is added to stores created without it.
 //
 // Every save, remove, append, cas and commit is one transaction (a batch is
 // one transaction for all its operations). Defaults: journal_mode=WAL,
@@ -29,10 +32,9 @@
 // acknowledges a poll (after making its entries durable), so delivery is at
 // least once and a crash never skips an entry. A foreign file that was
 // replaced by another database (a different store_id) or by an older copy
-// (fewer rows than already read) is read again from the start: CRDT merges
-// are idempotent. A foreign file that cannot be read right now (being
-// replaced, half downloaded) is reported in poll()'s result and retried at
-// the next poll.
+// (fewer rows than already read, or a different row at the cursor) is read
+// again from the start: CRDT merges are idempotent. A foreign file that cannot be read right now
+// (being replaced, half downloaded) is reported in poll()'s result and retried at the next poll.
 //
 // Complexity: O(log n) B-tree operations per key; load_range O(log n + m).
 // Thread safety: every member may be called concurrently (one connection
@@ -40,6 +42,7 @@
 // back; errors are crdt::error (see crdt/detail/storage/sqlite.hpp).
 #pragma once
 
+#include <crdt/codec/crc32c.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
 #include <crdt/detail/storage/file.hpp>
@@ -122,7 +125,7 @@ inline void check_sqlite_identity(sqlite_connection& db, bool create) {
                 db.exec("CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, v BLOB NOT NULL)");
                 db.exec("CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value BLOB)");
                 db.exec("CREATE TABLE IF NOT EXISTS foreign_cursor(device TEXT PRIMARY KEY, "
-                        "store_id BLOB, seq INTEGER NOT NULL)");
+                        "store_id BLOB, seq INTEGER NOT NULL, digest BLOB)");
                 auto ins =
                     db.prepare("INSERT OR IGNORE INTO meta(name, value) VALUES('store_id', ?)");
                 std::string id;
@@ -165,6 +168,7 @@ public:
                                                               : "OFF";
         db_.exec(std::string("PRAGMA synchronous = ") + sync);
         check_sqlite_identity(db_, true);
+        add_cursor_digest_column();
         load_ = db_.prepare("SELECT v FROM kv WHERE k = ?");
         load_versioned_ = db_.prepare("SELECT v, ver FROM kv WHERE k = ?");
         save_ = db_.prepare("INSERT INTO kv(k, v, ver) VALUES(?, ?, ?) ON CONFLICT(k) DO UPDATE "
@@ -368,6 +372,29 @@ private:
         stmt_guard g(save_);
         save_.bind(1, std::string_view(k)).bind(2, value).bind(3, static_cast<std::int64_t>(ver));
         save_.step();
+    }
+
+    // Stores made before foreign_cursor had its digest column get it here
+    // (NULL for existing cursors: their rows are not checked).
+    void add_cursor_digest_column() {
+        auto has_digest = [&] {
+            auto q = db_.prepare("SELECT count(*) FROM pragma_table_info('foreign_cursor') "
+                                 "WHERE name = 'digest'");
+            return q.step() && q.integer(0) != 0;
+        };
+        if (has_digest()) {
+            return;
+        }
+        db_.exec("BEGIN IMMEDIATE");
+        try {
+            if (!has_digest()) {
+                db_.exec("ALTER TABLE foreign_cursor ADD COLUMN digest BLOB");
+            }
+            db_.exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
     }
 
     template <class Fn>
@@ -587,6 +614,7 @@ public:
         std::uint64_t from_seq = 0;
         std::string store_id;  ///< the foreign file's store id
         std::uint64_t seq = 0; ///< the last sequence read
+        std::string digest;    ///< of the row at `seq` (CRC-32C and length)
     };
 
     /// The result of poll().
@@ -690,12 +718,13 @@ public:
                     continue; // stale: the cursor moved since that poll
                 }
                 auto up = db.prepare(
-                    "INSERT INTO foreign_cursor(device, store_id, seq) VALUES(?, ?, ?) ON "
-                    "CONFLICT(device) DO UPDATE SET store_id = excluded.store_id, "
-                    "seq = excluded.seq");
+                    "INSERT INTO foreign_cursor(device, store_id, seq, digest) VALUES(?, ?, ?, ?) "
+                    "ON CONFLICT(device) DO UPDATE SET store_id = excluded.store_id, "
+                    "seq = excluded.seq, digest = excluded.digest");
                 up.bind_text(1, pos.device)
                     .bind(2, std::string_view(pos.store_id))
-                    .bind(3, static_cast<std::int64_t>(pos.seq));
+                    .bind(3, static_cast<std::int64_t>(pos.seq))
+                    .bind(4, std::string_view(pos.digest));
                 up.step();
             }
             db.exec("COMMIT");
@@ -795,6 +824,20 @@ private:
         }
     }
 
+    /// The digest a cursor keeps of the row it stands on: CRC-32C and length.
+    static std::string row_digest(std::span<const std::byte> v) {
+        const auto crc = crc32c(v);
+        const auto n = static_cast<std::uint64_t>(v.size());
+        std::string d(12, '\0');
+        for (int i = 0; i < 4; ++i) {
+            d[static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xffu);
+        }
+        for (int i = 0; i < 8; ++i) {
+            d[static_cast<std::size_t>(4 + i)] = static_cast<char>((n >> (8 * i)) & 0xffu);
+        }
+        return d;
+    }
+
     void read_device(const std::string& dev, poll_result& res) {
         namespace ds = detail::storage;
         const auto file = (dir_ / (dev + ".db")).string();
@@ -812,24 +855,37 @@ private:
         auto& eng = *local_.impl_;
         std::string known_id;
         std::uint64_t known_seq = 0;
+        std::string known_digest;
         {
             std::lock_guard lock(eng.mutex());
-            auto q = eng.db().prepare("SELECT store_id, seq FROM foreign_cursor WHERE device = ?");
+            auto q = eng.db().prepare(
+                "SELECT store_id, seq, digest FROM foreign_cursor WHERE device = ?");
             q.bind_text(1, dev);
             if (q.step()) {
                 known_id = std::string(q.blob_text(0));
                 known_seq = static_cast<std::uint64_t>(q.integer(1));
+                known_digest = std::string(q.blob_text(2));
             }
         }
         std::uint64_t seq = known_seq;
+        std::string digest = known_digest;
         // Read in one read transaction so the rows and the maximum agree.
         db.exec("BEGIN");
         std::vector<log_entry> rows;
         try {
             const auto max_seq =
                 static_cast<std::uint64_t>(db.query_int("SELECT max(seq) FROM log"));
-            if ((!known_id.empty() && known_id != store_id) || max_seq < seq) {
+            bool restart = (!known_id.empty() && known_id != store_id) || max_seq < seq;
+            if (!restart && seq > 0 && !known_digest.empty()) {
+                // The same store, as long: but an older copy of it that grew
+                // again reuses sequence numbers. The row at the cursor tells.
+                auto at = db.prepare("SELECT v FROM log WHERE seq = ?");
+                at.bind(1, static_cast<std::int64_t>(seq));
+                restart = !at.step() || row_digest(at.blob(0)) != known_digest;
+            }
+            if (restart) {
                 seq = 0;
+                digest.clear();
                 res.restarted.push_back(dev);
             }
             auto q = db.prepare("SELECT seq, v FROM log WHERE seq > ? ORDER BY seq");
@@ -845,7 +901,10 @@ private:
             throw;
         }
         const auto last = rows.empty() ? seq : rows.back().sequence;
-        res.positions.push_back({dev, known_id, known_seq, store_id, last});
+        if (!rows.empty()) {
+            digest = row_digest(rows.back().value);
+        }
+        res.positions.push_back({dev, known_id, known_seq, store_id, last, digest});
         for (auto& r : rows) {
             res.entries.push_back({dev, std::move(r)});
         }
