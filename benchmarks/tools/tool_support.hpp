@@ -8,6 +8,7 @@
 // state. Exception safety: strong (values in, values out).
 #pragma once
 
+#include <crdt/codec/utf8.hpp>
 #include <crdt/sequence.hpp>
 
 #include <algorithm>
@@ -90,27 +91,6 @@ inline double median(std::vector<double> xs) {
     return xs.size() % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
-/// Returns: `c` appended to `out` as UTF-8 (`c` a Unicode scalar value).
-inline void append_utf8(std::string& out, char32_t c) {
-    const auto u = static_cast<std::uint32_t>(c);
-    const auto put = [&](std::uint32_t b) { out.push_back(static_cast<char>(b)); };
-    if (u < 0x80) {
-        put(u);
-    } else if (u < 0x800) {
-        put(0xC0u | (u >> 6));
-        put(0x80u | (u & 0x3Fu));
-    } else if (u < 0x10000) {
-        put(0xE0u | (u >> 12));
-        put(0x80u | ((u >> 6) & 0x3Fu));
-        put(0x80u | (u & 0x3Fu));
-    } else {
-        put(0xF0u | (u >> 18));
-        put(0x80u | ((u >> 12) & 0x3Fu));
-        put(0x80u | ((u >> 6) & 0x3Fu));
-        put(0x80u | (u & 0x3Fu));
-    }
-}
-
 /// Returns: the bytes `s` as a JSON string literal: quotes, backslashes and
 ///   control characters escaped, other bytes copied (UTF-8 stays UTF-8).
 inline std::string json_string(std::string_view s) {
@@ -142,7 +122,7 @@ inline std::string json_string(std::string_view s) {
 inline std::string json_string(std::u32string_view s) {
     std::string utf8;
     for (const char32_t c : s) {
-        append_utf8(utf8, c);
+        crdt::utf8::append(utf8, c);
     }
     return json_string(std::string_view(utf8));
 }

@@ -67,7 +67,7 @@ public:
         std::string out;
         out.reserve(size_utf8());
         for (const char32_t c : seq_.content()) {
-            append_utf8(out, c);
+            utf8::append(out, c);
         }
         return out;
     }
@@ -117,7 +117,7 @@ public:
         std::string out;
         seq_.visit_at(v, [&](std::span<const char32_t> s) {
             for (const char32_t c : s) {
-                append_utf8(out, c);
+                utf8::append(out, c);
             }
         });
         return out;
@@ -197,26 +197,6 @@ private:
     std::size_t conv(std::size_t x, unit from, unit to) const {
         return sz(seq_.engine().convert(x, from, to));
     }
-    static void append_utf8(std::string& out, char32_t c) {
-        const auto put = [&](std::uint32_t v) { out.push_back(static_cast<char>(v)); };
-        const auto u = static_cast<std::uint32_t>(c);
-        if (u < 0x80) {
-            put(u);
-        } else if (u < 0x800) {
-            put(0xC0u | (u >> 6));
-            put(0x80u | (u & 0x3Fu));
-        } else if (u < 0x10000) {
-            put(0xE0u | (u >> 12));
-            put(0x80u | ((u >> 6) & 0x3Fu));
-            put(0x80u | (u & 0x3Fu));
-        } else {
-            put(0xF0u | (u >> 18));
-            put(0x80u | ((u >> 12) & 0x3Fu));
-            put(0x80u | ((u >> 6) & 0x3Fu));
-            put(0x80u | (u & 0x3Fu));
-        }
-    }
-
     seq_t seq_;
 };
 

@@ -268,3 +268,24 @@ TEST_CASE("utf8: count_code_points") {
         REQUIRE(crdt::utf8::count_code_points(s) == n);
     }
 }
+
+TEST_CASE("utf8: append encodes every scalar boundary as the definition does") {
+    const std::uint32_t samples[] = {0,       0x41,    0x7f,    0x80,     0x7ff,
+                                     0x800,   0xd7ff,  0xe000,  0xfffd,   0xffff,
+                                     0x10000, 0x1f600, 0xfffff, 0x100000, 0x10ffff};
+    std::string all;
+    std::string expected;
+    for (const auto cp : samples) {
+        CAPTURE(cp);
+        std::string one;
+        crdt::utf8::append(one, static_cast<char32_t>(cp));
+        CHECK(one == encode_code_point(cp));
+        CHECK(one.size() == (cp < 0x80 ? 1u : cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u));
+        CHECK(crdt::utf8::is_valid(one));
+        CHECK(crdt::utf8::count_code_points(one) == 1);
+        crdt::utf8::append(all, static_cast<char32_t>(cp));
+        expected += encode_code_point(cp);
+    }
+    CHECK(all == expected); // appends, never overwrites
+    CHECK(crdt::utf8::count_code_points(all) == std::size(samples));
+}

@@ -1,4 +1,5 @@
 // Tests of crdt/core/replica_id.hpp: replica_id, replica_id128, agent_id.
+#include <crdt/codec/utf8.hpp>
 #include <crdt/core/concepts.hpp>
 #include <crdt/core/replica_id.hpp>
 #include <crdt/testing/codec_laws.hpp>
@@ -117,25 +118,6 @@ bool bytes_less(const std::string& a, const std::string& b) {
     });
 }
 
-// Appends the UTF-8 encoding of code point `cp` (not a surrogate, <= 0x10FFFF).
-void append_utf8(std::string& s, std::uint32_t cp) {
-    if (cp < 0x80) {
-        s.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        s.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        s.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-        s.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-}
-
 // A random valid UTF-8 name of up to `max_cps` code points mixing all widths.
 std::string random_name(std::mt19937_64& rng, std::size_t max_cps) {
     static constexpr std::uint32_t samples[] = {
@@ -144,7 +126,7 @@ std::string random_name(std::mt19937_64& rng, std::size_t max_cps) {
     std::string s;
     const std::size_t n = core_test::uniform(rng, 0, max_cps);
     for (std::size_t i = 0; i < n; ++i) {
-        append_utf8(s, samples[core_test::uniform(rng, 0, std::size(samples) - 1)]);
+        crdt::utf8::append(s, samples[core_test::uniform(rng, 0, std::size(samples) - 1)]);
     }
     return s;
 }

@@ -1,9 +1,10 @@
-// crdt/codec/utf8.hpp -- UTF-8 validation and code point counting.
+// crdt/codec/utf8.hpp -- UTF-8 validation, code point counting and encoding.
 //
 // Validation follows RFC 3629 / Unicode table 3-7: no overlong forms, no
 // surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
 //
-// Thread safety: pure functions. Exception safety: nothing here throws.
+// Thread safety: pure functions. Exception safety: nothing here throws but
+// append (std::bad_alloc, strong).
 #pragma once
 
 #include <crdt/core/config.hpp>
@@ -11,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 CRDT_BEGIN_NAMESPACE
@@ -81,6 +83,30 @@ constexpr std::size_t count_code_points(std::string_view text) noexcept {
         count += (static_cast<std::uint8_t>(ch) & 0xc0) != 0x80 ? 1 : 0;
     }
     return count;
+}
+
+/// Requires: `c` is a Unicode scalar value (at most U+10FFFF, not a
+///   surrogate).
+/// Effects: appends the UTF-8 encoding of `c` (1 to 4 bytes) to `out`.
+/// Throws: std::bad_alloc.
+inline void append(std::string& out, char32_t c) {
+    const auto u = static_cast<std::uint32_t>(c);
+    const auto put = [&](std::uint32_t b) { out.push_back(static_cast<char>(b)); };
+    if (u < 0x80) {
+        put(u);
+    } else if (u < 0x800) {
+        put(0xC0u | (u >> 6));
+        put(0x80u | (u & 0x3Fu));
+    } else if (u < 0x10000) {
+        put(0xE0u | (u >> 12));
+        put(0x80u | ((u >> 6) & 0x3Fu));
+        put(0x80u | (u & 0x3Fu));
+    } else {
+        put(0xF0u | (u >> 18));
+        put(0x80u | ((u >> 12) & 0x3Fu));
+        put(0x80u | ((u >> 6) & 0x3Fu));
+        put(0x80u | (u & 0x3Fu));
+    }
 }
 
 } // namespace utf8
