@@ -54,6 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (res.torn_tail && !last) {
                 crdt_fuzz::fail("a torn tail outside the last segment");
             }
+            if (res.torn_tail && (res.data_end < res.committed_end || res.data_end > in.size())) {
+                crdt_fuzz::fail("data_end out of range");
+            }
         } catch (const crdt::error& e) {
             crdt_fuzz::check_decode_error(e, in);
             (void)header_ok;
@@ -77,5 +80,15 @@ std::vector<crdt_fuzz::bytes> crdt_fuzz::seeds() {
     crdt::append_frame(seg, lf::batch_put, payload, seed);
     crdt::append_frame(seg, lf::batch_commit, std::vector<std::byte>{std::byte{1}}, seed);
     crdt::append_frame(seg, lf::append, std::vector<std::byte>{std::byte{1}, std::byte{'x'}}, seed);
-    return {seg};
+    // A windowed segment (format 2): sync marks, a torn frame, reserved zeros.
+    crdt_fuzz::bytes win(1, std::byte{1});
+    const auto h2 = lf::make_header(2, 0x1234, lf::windowed_version);
+    win.insert(win.end(), h2.begin(), h2.end());
+    crdt::append_frame(win, lf::put, payload, seed);
+    crdt::append_frame(win, lf::sync_mark, {}, seed);
+    crdt::append_frame(win, lf::put, payload, seed);
+    crdt::append_frame(win, lf::sync_mark, {}, seed);
+    win.insert(win.end(), 4, std::byte{0x5a}); // a payload stored before its header
+    win.insert(win.end(), 64, std::byte{0});
+    return {seg, win};
 }

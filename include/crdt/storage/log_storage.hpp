@@ -15,6 +15,14 @@
 // then deletes the old segments. The on-disk format is described in
 // crdt/detail/storage/log_format.hpp and docs/storage.md.
 //
+// Below durability full, new segments are windowed (format 2): records reach
+// them through a mapped window of reserved blocks after their end
+// (crdt/detail/storage/append_window.hpp: no system call per record, in the
+// page cache on return like a write(2)), and a sync_mark follows every sync
+// so that recovery tells a power-loss hole in unsynced data (cut as a torn
+// tail) from corruption of synced data (an error). options::mapped_appends
+// turns this off.
+//
 // Durability: full syncs (fdatasync) every writing call; normal syncs on
 // flush() and at rotation; none never syncs (see crdt/storage/durability.hpp).
 //
@@ -38,6 +46,7 @@
 #include <crdt/codec/writer.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
+#include <crdt/detail/storage/append_window.hpp>
 #include <crdt/detail/storage/file.hpp>
 #include <crdt/detail/storage/log_format.hpp>
 #include <crdt/detail/storage/log_scan.hpp>
@@ -85,6 +94,7 @@ public:
         durability level = durability::full;
         std::uint64_t segment_size = std::uint64_t{64} << 20;
         recovery_mode recovery = recovery_mode::strict;
+        bool mapped_appends = true;
     };
 
     log_engine(const fs::path& dir, options opts) : dir_(dir), opts_(opts) {
@@ -96,7 +106,19 @@ public:
     }
     log_engine(const log_engine&) = delete;
     log_engine& operator=(const log_engine&) = delete;
-    ~log_engine() = default;
+    /// Effects: cuts the active segment back to its last record (the zeros
+    ///   after it are reserved space of a windowed segment; recovery would
+    ///   cut them too). Nothing is written after a crash (poisoned).
+    ~log_engine() {
+        if (poisoned_ || segments_.empty()) {
+            return;
+        }
+        try {
+            cut_to_size(active());
+        } catch (...) {
+            // Best effort: the next open cuts the zeros as a torn tail.
+        }
+    }
 
     // --- reads ---------------------------------------------------------------
 
@@ -280,6 +302,7 @@ public:
         if (syncs_on_flush(opts_.level) && dirty_) {
             sync_fd(active().fd.get(), active().path, false);
             dirty_ = false;
+            mark_synced_locked();
         }
     }
 
@@ -411,6 +434,13 @@ private:
         unique_fd fd;
         std::uint64_t size = 0;
         std::uint32_t seed = 0;
+        // Windowed segments (format version 2, log_format.hpp) take appends
+        // through a mapped window after their end, unless mapping failed:
+        // then write(2) at `size`.
+        bool windowed = false;
+        append_window window;
+        bool no_window = false;
+        bool extended = false; // the file may be longer than `size` (zeros)
     };
 
     segment& active() { return segments_.at(active_id_); }
@@ -472,7 +502,7 @@ private:
         auto& s = active();
         const auto at = s.size;
         try {
-            write_all(s.fd.get(), buf_, s.path);
+            append_locked(s, buf_);
             if (syncs_each_write(opts_.level)) {
                 sync_fd(s.fd.get(), s.path, false);
             }
@@ -481,8 +511,11 @@ private:
             throw;
         } catch (...) {
             // Cut whatever part of the record reached the file, so later
-            // records do not follow a torn one.
+            // records do not follow a torn one (unmapped first: a store into
+            // a truncated mapping would fault).
             try {
+                s.window.unmap();
+                s.no_window = true;
                 truncate_fd(s.fd.get(), at, s.path);
                 if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                     poisoned_ = true;
@@ -494,7 +527,76 @@ private:
         }
         s.size += buf_.size();
         dirty_ = !syncs_each_write(opts_.level);
+        if (syncs_each_write(opts_.level)) {
+            mark_synced_locked();
+        }
         return at;
+    }
+
+    /// Appends whole frames at the end of `s`: through its window when it is
+    /// windowed and a window maps, else with write(2).
+    void append_locked(segment& s, std::span<const std::byte> frames) {
+        const auto at = s.size;
+        if (s.windowed && opts_.mapped_appends && !s.no_window &&
+            !s.window.covers(at, frames.size())) {
+            s.extended = true;
+            // A window no larger than the room left before rotation.
+            const std::uint64_t room = opts_.segment_size > at ? opts_.segment_size - at : 0;
+            const auto window = static_cast<std::size_t>(
+                std::min<std::uint64_t>(append_window::default_window, room));
+            if (!s.window.map(s.fd.get(), at, frames.size(), window)) {
+                s.no_window = true;
+                if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
+                    throw_io("seek", s.path, errno);
+                }
+            }
+        }
+        if (s.window.mapped()) {
+            s.window.store_frames(s.fd.get(), at, frames);
+        } else {
+            write_all(s.fd.get(), frames, s.path);
+        }
+    }
+
+    /// After a sync of a windowed active segment: appends a sync_mark (not
+    /// synced itself), which tells recovery that everything before it was on
+    /// stable storage. Best effort: a failure leaves a log without the mark,
+    /// whose recovery is only more lenient about the tail.
+    void mark_synced_locked() {
+        auto& s = active();
+        if (!s.windowed) {
+            return;
+        }
+        std::vector<std::byte> mark;
+        append_frame(mark, log_format::sync_mark, {}, s.seed);
+        const auto at = s.size;
+        try {
+            append_locked(s, mark);
+            s.size += mark.size();
+        } catch (const simulated_crash&) {
+            poisoned_ = true;
+            throw;
+        } catch (const error&) {
+            try {
+                s.window.unmap();
+                s.no_window = true;
+                truncate_fd(s.fd.get(), at, s.path);
+                if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
+                    poisoned_ = true;
+                }
+            } catch (...) {
+                poisoned_ = true;
+            }
+        }
+    }
+
+    /// Unmaps the append window and cuts the file back to its records.
+    static void cut_to_size(segment& s) {
+        s.window.unmap();
+        if (s.extended) {
+            truncate_fd(s.fd.get(), s.size, s.path);
+            s.extended = false;
+        }
     }
 
     void after_write_locked() {
@@ -510,7 +612,13 @@ private:
         const auto salt = random_u64();
         s.seed = log_format::seed_of(salt);
         s.fd = open_file(s.path, O_RDWR | O_CREAT | O_EXCL);
-        const auto header = log_format::make_header(id, salt);
+        // At full every write is synced anyway: plain segments, read by
+        // every version. Otherwise windowed (format version 2), where the
+        // file system keeps reserved blocks reserved.
+        s.windowed = opts_.level != durability::full && opts_.mapped_appends &&
+                     append_window::reservation_holds(s.fd.get());
+        const auto header = log_format::make_header(
+            id, salt, s.windowed ? log_format::windowed_version : log_format::version);
         write_all(s.fd.get(), header, s.path);
         s.size = header.size();
         return s;
@@ -520,9 +628,10 @@ private:
 
     void rotate_locked() {
         auto& old = active();
-        // The old segment is complete: make it durable (at every level) before
-        // the manifest names a newer one, so only the last segment can have a
-        // torn tail.
+        // The old segment is complete: cut the zeros after its last record
+        // and make it durable (at every level) before the manifest names a
+        // newer one, so only the last segment can have a torn tail.
+        cut_to_size(old);
         sync_fd(old.fd.get(), old.path, false);
         segment s = create_segment_locked(next_segment_id_++);
         sync_fd(s.fd.get(), s.path, false);
@@ -701,9 +810,11 @@ private:
                             16);
             }
             s.seed = log_format::seed_of(res.salt);
+            s.windowed = res.windowed;
             s.size = data.size();
             if (res.torn_tail && last) {
-                report_.truncated_bytes = data.size() - res.committed_end;
+                // Reserved zeros after the data are not counted as lost.
+                report_.truncated_bytes = res.data_end - res.committed_end;
                 truncate_fd(s.fd.get(), res.committed_end, s.path);
                 sync_fd(s.fd.get(), s.path, false);
                 s.size = res.committed_end;
@@ -720,6 +831,12 @@ private:
         }
         if (report_.removed_files > 0) {
             sync_dir(dir_);
+        }
+        // A windowed last segment: make what it holds durable and say so
+        // with a mark, so that damage to it is reported, not cut as a tail.
+        if (active().windowed && opts_.level != durability::none) {
+            sync_fd(active().fd.get(), active().path, false);
+            mark_synced_locked();
         }
     }
 
@@ -756,6 +873,11 @@ public:
         /// A segment is closed and a new one started once it reaches this size.
         std::uint64_t segment_size = std::uint64_t{64} << 20;
         crdt::recovery_mode recovery = crdt::recovery_mode::strict;
+        /// Below durability::full, append through a mapped window of
+        /// reserved blocks (no system call per write; see docs/storage.md).
+        /// Off: write(2) appends, and a failing disk is always a crdt::error,
+        /// never SIGBUS.
+        bool mapped_appends = true;
     };
 
     /// Effects: opens (creating if needed) the log in directory `dir` and
@@ -770,7 +892,7 @@ public:
     log_storage(const std::filesystem::path& dir, options opts)
         : impl_(std::make_unique<detail::storage::log_engine>(
               dir, detail::storage::log_engine::options{opts.durability, opts.segment_size,
-                                                        opts.recovery})) {}
+                                                        opts.recovery, opts.mapped_appends})) {}
 
     /// Returns: the value under `key`, or nullopt. Complexity: O(log n) + one read.
     /// Throws: crdt::error(checksum_mismatch) if the record changed on disk.

@@ -12,7 +12,9 @@
 // Segment: a 32-byte header, then frames (crdt/codec/framing.hpp) whose CRC
 //   seed is fold(salt):
 //     offset 0  "CRDTLOG\0"
-//     offset 8  u32 LE format version (1)
+//     offset 8  u32 LE format version: 1, or 2 for a *windowed* segment
+//               (appended through a mapped window of reserved blocks: see
+//               "Windowed segments" below)
 //     offset 12 u32 LE masked CRC-32C of bytes 16..31
 //     offset 16 u64 LE segment id
 //     offset 24 u64 LE salt (random per segment)
@@ -23,7 +25,21 @@
 //     4 batch_put     as put, applied only when its commit arrives
 //     5 batch_remove  as remove, likewise
 //     6 batch_commit  varint number of batch records before it
+//     7 sync_mark     empty (windowed segments only): everything before it
+//                     was on stable storage when it was written
 //   Encoded keys are crdt::encode_key().
+//
+// Windowed segments (version 2). Their blocks are reserved ahead of the
+// data, so the file is longer than its records (zeros follow them), and a
+// power loss may keep some pages of unsynced records and not others: zero
+// holes, possibly with valid unsynced records after them. The writer
+// stores each frame's payload before its header, so a crash of the process
+// leaves whole frames and at most one torn frame after them. After every
+// sync the writer appends a sync_mark (no sync of its own). Recovery of the
+// last segment therefore treats a bad frame as the torn tail when nothing
+// valid follows it, or when no sync_mark follows it (the damage lies in
+// data that was never synced); a bad frame with a sync_mark after it is
+// corruption. Version 1 segments never have holes (write(2) appends).
 #pragma once
 
 #include <crdt/codec/crc32c.hpp>
@@ -42,7 +58,8 @@
 CRDT_BEGIN_NAMESPACE
 namespace detail::storage::log_format {
 
-inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t version = 1;          // MANIFEST, plain segments
+inline constexpr std::uint32_t windowed_version = 2; // windowed segments
 inline constexpr std::size_t header_size = 32;
 inline constexpr std::array<char, 8> segment_magic = {'C', 'R', 'D', 'T', 'L', 'O', 'G', '\0'};
 inline constexpr std::array<char, 8> manifest_magic = {'C', 'R', 'D', 'T', 'M', 'F', 'S', 'T'};
@@ -54,6 +71,7 @@ enum record_type : std::uint8_t {
     batch_put = 4,
     batch_remove = 5,
     batch_commit = 6,
+    sync_mark = 7,
 };
 
 inline void put_u64(std::byte* p, std::uint64_t v) noexcept {
@@ -73,12 +91,13 @@ inline std::uint32_t seed_of(std::uint64_t salt) noexcept {
     return static_cast<std::uint32_t>(salt ^ (salt >> 32));
 }
 
-inline std::array<std::byte, header_size> make_header(std::uint64_t id, std::uint64_t salt) {
+inline std::array<std::byte, header_size> make_header(std::uint64_t id, std::uint64_t salt,
+                                                      std::uint32_t format = version) {
     std::array<std::byte, header_size> h{};
     for (std::size_t i = 0; i < 8; ++i) {
         h[i] = static_cast<std::byte>(segment_magic[i]);
     }
-    detail::framing::put_u32(h.data() + 8, version);
+    detail::framing::put_u32(h.data() + 8, format);
     put_u64(h.data() + 16, id);
     put_u64(h.data() + 24, salt);
     detail::framing::put_u32(h.data() + 12,

@@ -5,9 +5,13 @@
 // *committed* when it is not a batch record, or when the batch_commit that
 // ends its batch is valid. `committed_end` is the offset just after the last
 // committed record. At the first frame that is incomplete or corrupt:
-//   - in the last segment, if the bad frame is a torn tail (it runs to or past
-//     the end of the file, or everything from it to the end is zero bytes),
-//     the scan stops and the caller truncates the file to committed_end;
+//   - in the last segment, if the bad frame is a torn tail, the scan stops
+//     and the caller truncates the file to committed_end. In a plain segment
+//     (format 1) it is one when it runs to or past the end of the file, or
+//     everything from it to the end is zero bytes. In a windowed segment
+//     (format 2, see log_format.hpp) it is one when no sync_mark follows it:
+//     the damage lies in data that was never synced (a killed writer's last
+//     frame, reserved zeros, a power-loss hole);
 //   - otherwise it is corruption: crdt::error naming the file and offset,
 //     unless salvage is on, in which case the scan resynchronizes at the next
 //     offset where a valid frame starts, drops any open batch and records the
@@ -53,6 +57,10 @@ struct scan_result {
     std::uint64_t salt = 0;
     std::uint64_t committed_end = 0; ///< where the last segment is truncated to
     bool torn_tail = false;          ///< bytes after committed_end must be cut
+    bool windowed = false;           ///< format version 2 (see log_format.hpp)
+    /// With a torn tail: the end of the bytes that count as lost (windowed
+    /// segments: just past the last non-zero byte; else the file's end).
+    std::uint64_t data_end = 0;
     std::vector<skipped_range> skipped;
 };
 
@@ -60,6 +68,42 @@ namespace log_scan_detail {
 
 inline bool all_zero(std::span<const std::byte> s) {
     return std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// The offset just past the last non-zero byte of `d` (0 when all zero).
+inline std::size_t data_end(std::span<const std::byte> d) {
+    std::size_t n = d.size();
+    while (n > 0 && d[n - 1] == std::byte{0}) {
+        --n;
+    }
+    return n;
+}
+
+// Where the bytes a torn tail loses end: a windowed segment's reserved
+// zeros after its data are not counted.
+inline std::uint64_t lost_end(std::span<const std::byte> data, const scan_result& res) {
+    if (!res.windowed) {
+        return data.size();
+    }
+    return std::max<std::uint64_t>(res.committed_end, data_end(data));
+}
+
+// Whether a sync_mark of this segment starts anywhere after `from`. A mark
+// is always the same 9 bytes (empty payload, seeded CRC, type 7), so this is
+// a linear search, with no parsing of what lies between (a torn payload can
+// be megabytes of arbitrary bytes). Another record holding those 9 bytes by
+// chance (the seed is random per segment) would only make a torn tail look
+// like corruption: an error, never data silently cut.
+inline bool sync_mark_after(std::span<const std::byte> data, std::size_t from, std::uint32_t seed) {
+    std::vector<std::byte> mark;
+    append_frame(mark, log_format::sync_mark, {}, seed);
+    if (from + 1 >= data.size()) {
+        return false;
+    }
+    const auto* first = data.data() + from + 1;
+    const auto* last = data.data() + data.size();
+    const std::boyer_moore_horspool_searcher searcher(mark.begin(), mark.end());
+    return std::search(first, last, searcher) != last;
 }
 
 // Decodes a frame's payload into `out`. Throws crdt::error on a bad payload.
@@ -128,12 +172,14 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
         }
     }
     const auto ver = detail::framing::get_u32(data.data() + 8);
-    if (ver != lf::version) {
+    if (ver != lf::version && ver != lf::windowed_version) {
         throw error(errc::unsupported_version,
                     "log segment " + file + ": format version " + std::to_string(ver) +
-                        " (this build reads version " + std::to_string(lf::version) + ")",
+                        " (this build reads versions " + std::to_string(lf::version) + " and " +
+                        std::to_string(lf::windowed_version) + ")",
                     8);
     }
+    res.windowed = ver == lf::windowed_version;
     if (detail::framing::get_u32(data.data() + 12) !=
         mask_crc(::crdt::crc32c(data.subspan(16, 16)))) {
         throw error(errc::checksum_mismatch, "log segment " + file + ": header checksum mismatch",
@@ -156,7 +202,12 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
         if (st != frame_status::ok) {
             bool torn = false;
             if (is_last) {
-                if (st == frame_status::incomplete || log_scan_detail::all_zero(rest)) {
+                if (res.windowed) {
+                    // Damage after the last sync mark lies in data never
+                    // synced (a killed writer's last frame, a power-loss
+                    // hole); a mark after it means it was synced.
+                    torn = !log_scan_detail::sync_mark_after(data, pos, seed);
+                } else if (st == frame_status::incomplete || log_scan_detail::all_zero(rest)) {
                     torn = true;
                 } else if (rest.size() >= frame_header_size) {
                     const std::size_t len = detail::framing::get_u32(rest.data());
@@ -165,6 +216,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
             }
             if (torn) {
                 res.torn_tail = true;
+                res.data_end = log_scan_detail::lost_end(data, res);
                 return res;
             }
             if (!salvage) {
@@ -190,6 +242,20 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
             if (pos == data.size()) {
                 return res;
             }
+            continue;
+        }
+        if (f.type == lf::sync_mark && res.windowed) {
+            if (!batch.empty()) {
+                if (!salvage) {
+                    throw error(errc::invalid_value,
+                                "log segment " + file + ": batch interrupted by a sync mark", pos);
+                }
+                res.skipped.push_back(
+                    {file, batch.front().rec.record_offset, pos - batch.front().rec.record_offset});
+                batch.clear();
+            }
+            pos += f.size();
+            res.committed_end = pos;
             continue;
         }
         scanned_record rec{};
@@ -253,6 +319,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
     if (!batch.empty()) {
         if (is_last) {
             res.torn_tail = true; // an uncommitted batch at the end: cut it
+            res.data_end = log_scan_detail::lost_end(data, res);
         } else if (!salvage) {
             throw error(errc::truncated, "log segment " + file + ": batch without its commit",
                         static_cast<std::size_t>(batch.front().rec.record_offset));
