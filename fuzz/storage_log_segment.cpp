@@ -85,9 +85,15 @@ std::vector<crdt_fuzz::bytes> crdt_fuzz::seeds() {
     const auto h2 = lf::make_header(2, 0x1234, lf::windowed_version);
     win.insert(win.end(), h2.begin(), h2.end());
     crdt::append_frame(win, lf::put, payload, seed);
-    crdt::append_frame(win, lf::sync_mark, {}, seed);
+    {
+        const auto mark = lf::make_sync_mark(0x1234);
+        win.insert(win.end(), mark.begin(), mark.end());
+    }
     crdt::append_frame(win, lf::put, payload, seed);
-    crdt::append_frame(win, lf::sync_mark, {}, seed);
+    {
+        const auto mark = lf::make_sync_mark(0x1234);
+        win.insert(win.end(), mark.begin(), mark.end());
+    }
     win.insert(win.end(), 4, std::byte{0x5a}); // a payload stored before its header
     win.insert(win.end(), 64, std::byte{0});
     return {seg, win};

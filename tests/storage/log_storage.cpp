@@ -751,7 +751,8 @@ struct windowed_segment {
         for (int i = 0; i < n; ++i) {
             put(i);
         }
-        crdt::append_frame(bytes, ds::log_format::sync_mark, {}, seed);
+        const auto mark = ds::log_format::make_sync_mark(salt);
+        bytes.insert(bytes.end(), mark.begin(), mark.end());
     }
     void put(int i) {
         const std::string key = crdt::encode_key(storage_key{"k", std::to_string(i)});

@@ -434,6 +434,7 @@ private:
         unique_fd fd;
         std::uint64_t size = 0;
         std::uint32_t seed = 0;
+        std::uint64_t salt = 0;
         // Windowed segments (format version 2, log_format.hpp) take appends
         // through a mapped window after their end, unless mapping failed:
         // then write(2) at `size`.
@@ -567,8 +568,7 @@ private:
         if (!s.windowed) {
             return;
         }
-        std::vector<std::byte> mark;
-        append_frame(mark, log_format::sync_mark, {}, s.seed);
+        const auto mark = log_format::make_sync_mark(s.salt);
         const auto at = s.size;
         try {
             append_locked(s, mark);
@@ -611,6 +611,7 @@ private:
         s.path = dir_ / log_format::segment_name(id);
         const auto salt = random_u64();
         s.seed = log_format::seed_of(salt);
+        s.salt = salt;
         s.fd = open_file(s.path, O_RDWR | O_CREAT | O_EXCL);
         // At full every write is synced anyway: plain segments, read by
         // every version. Otherwise windowed (format version 2), where the
@@ -810,6 +811,7 @@ private:
                             16);
             }
             s.seed = log_format::seed_of(res.salt);
+            s.salt = res.salt;
             s.windowed = res.windowed;
             s.size = data.size();
             if (res.torn_tail && last) {

@@ -25,8 +25,9 @@
 //     4 batch_put     as put, applied only when its commit arrives
 //     5 batch_remove  as remove, likewise
 //     6 batch_commit  varint number of batch records before it
-//     7 sync_mark     empty (windowed segments only): everything before it
-//                     was on stable storage when it was written
+//     7 sync_mark     u64 LE the segment's salt (windowed segments only):
+//                     everything before it was on stable storage when it
+//                     was written
 //   Encoded keys are crdt::encode_key().
 //
 // Windowed segments (version 2). Their blocks are reserved ahead of the
@@ -36,9 +37,9 @@
 // stores each frame's payload before its header, so a crash of the process
 // leaves whole frames and at most one torn frame after them. After every
 // sync the writer appends a sync_mark (no sync of its own). Recovery of the
-// last segment therefore treats a bad frame as the torn tail when nothing
-// valid follows it, or when no sync_mark follows it (the damage lies in
-// data that was never synced); a bad frame with a sync_mark after it is
+// last segment therefore treats a bad frame as the torn tail when no
+// sync_mark follows it (the damage lies in data that was never synced); a
+// bad frame with a sync_mark after it is
 // corruption. Version 1 segments never have holes (write(2) appends).
 #pragma once
 
@@ -54,6 +55,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 CRDT_BEGIN_NAMESPACE
 namespace detail::storage::log_format {
@@ -89,6 +91,17 @@ inline std::uint64_t get_u64(const std::byte* p) noexcept {
 
 inline std::uint32_t seed_of(std::uint64_t salt) noexcept {
     return static_cast<std::uint32_t>(salt ^ (salt >> 32));
+}
+
+/// Returns: the sync_mark frame of the segment with salt `salt`: always the
+///   same 17 bytes in one segment, and 96 random bits apart between
+///   segments (recovery searches for them; see the file comment).
+inline std::vector<std::byte> make_sync_mark(std::uint64_t salt) {
+    std::byte payload[8];
+    put_u64(payload, salt);
+    std::vector<std::byte> out;
+    append_frame(out, sync_mark, payload, seed_of(salt));
+    return out;
 }
 
 inline std::array<std::byte, header_size> make_header(std::uint64_t id, std::uint64_t salt,

@@ -89,14 +89,14 @@ inline std::uint64_t lost_end(std::span<const std::byte> data, const scan_result
 }
 
 // Whether a sync_mark of this segment starts anywhere after `from`. A mark
-// is always the same 9 bytes (empty payload, seeded CRC, type 7), so this is
-// a linear search, with no parsing of what lies between (a torn payload can
-// be megabytes of arbitrary bytes). Another record holding those 9 bytes by
-// chance (the seed is random per segment) would only make a torn tail look
-// like corruption: an error, never data silently cut.
-inline bool sync_mark_after(std::span<const std::byte> data, std::size_t from, std::uint32_t seed) {
-    std::vector<std::byte> mark;
-    append_frame(mark, log_format::sync_mark, {}, seed);
+// is always the same 17 bytes in one segment (make_sync_mark: the salt in a
+// frame seeded by it), so this is a linear search, with no parsing of what
+// lies between (a torn payload can be megabytes of arbitrary bytes). Other
+// bytes match only by chance (96 random bits per segment), and a match
+// would only make a torn tail look like corruption: an error, never data
+// silently cut.
+inline bool sync_mark_after(std::span<const std::byte> data, std::size_t from, std::uint64_t salt) {
+    const auto mark = log_format::make_sync_mark(salt);
     if (from + 1 >= data.size()) {
         return false;
     }
@@ -206,7 +206,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
                     // Damage after the last sync mark lies in data never
                     // synced (a killed writer's last frame, a power-loss
                     // hole); a mark after it means it was synced.
-                    torn = !log_scan_detail::sync_mark_after(data, pos, seed);
+                    torn = !log_scan_detail::sync_mark_after(data, pos, res.salt);
                 } else if (st == frame_status::incomplete || log_scan_detail::all_zero(rest)) {
                     torn = true;
                 } else if (rest.size() >= frame_header_size) {
@@ -241,6 +241,18 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
             res.committed_end = pos;
             if (pos == data.size()) {
                 return res;
+            }
+            continue;
+        }
+        if (f.type == lf::sync_mark && res.windowed &&
+            (f.payload.size() != 8 || lf::get_u64(f.payload.data()) != res.salt)) {
+            if (!salvage) {
+                throw error(errc::invalid_value, "log segment " + file + ": bad sync mark", pos);
+            }
+            res.skipped.push_back({file, pos, f.size()});
+            pos += f.size();
+            if (batch.empty()) {
+                res.committed_end = pos;
             }
             continue;
         }
