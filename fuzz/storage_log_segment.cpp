@@ -80,18 +80,18 @@ std::vector<crdt_fuzz::bytes> crdt_fuzz::seeds() {
     crdt::append_frame(seg, lf::batch_put, payload, seed);
     crdt::append_frame(seg, lf::batch_commit, std::vector<std::byte>{std::byte{1}}, seed);
     crdt::append_frame(seg, lf::append, std::vector<std::byte>{std::byte{1}, std::byte{'x'}}, seed);
-    // A windowed segment (format 2): sync marks, a torn frame, reserved zeros.
+    // A marked segment (format 2): sync marks, a torn frame, reserved zeros.
     crdt_fuzz::bytes win(1, std::byte{1});
-    const auto h2 = lf::make_header(2, 0x1234, lf::windowed_version);
+    const auto h2 = lf::make_header(2, 0x1234, lf::marked_version);
     win.insert(win.end(), h2.begin(), h2.end());
     crdt::append_frame(win, lf::put, payload, seed);
     {
-        const auto mark = lf::make_sync_mark(0x1234);
+        const auto mark = lf::make_sync_mark(0x1234, win.size() - 1);
         win.insert(win.end(), mark.begin(), mark.end());
     }
     crdt::append_frame(win, lf::put, payload, seed);
     {
-        const auto mark = lf::make_sync_mark(0x1234);
+        const auto mark = lf::make_sync_mark(0x1234, win.size() - 1);
         win.insert(win.end(), mark.begin(), mark.end());
     }
     win.insert(win.end(), 4, std::byte{0x5a}); // a payload stored before its header

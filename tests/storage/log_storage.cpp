@@ -195,6 +195,7 @@ TEST_CASE("log_storage crash: a write cut at every byte offset") {
         }
     }
     const auto full = fs::file_size(src / seg);
+    const auto original = *ds::read_file(src / seg);
     const auto work = dir / "work";
     for (std::uint64_t cut = acks.front().first; cut <= full; ++cut) {
         CAPTURE(cut);
@@ -208,8 +209,24 @@ TEST_CASE("log_storage crash: a write cut at every byte offset") {
             ++expect;
         }
         log_storage s(work);
-        REQUIRE(read_state(s) == acks[expect].second);
-        CHECK(s.last_recovery().truncated_bytes == cut - acks[expect].first);
+        // A cut inside the sync mark that follows a step's records keeps
+        // that step: its records are whole (and were synced), only its
+        // acknowledgement had not returned.
+        const auto state = read_state(s);
+        const bool next = expect + 1 < acks.size() && state == acks[expect + 1].second;
+        REQUIRE((state == acks[expect].second || next));
+        if (next) {
+            continue;
+        }
+        // Marked segments count the torn bytes up to the last non-zero one
+        // (zeros after it may be reserved space).
+        std::uint64_t torn_end = acks[expect].first;
+        for (auto i = acks[expect].first; i < cut; ++i) {
+            if (original[static_cast<std::size_t>(i)] != std::byte{0}) {
+                torn_end = i + 1;
+            }
+        }
+        CHECK(s.last_recovery().truncated_bytes == torn_end - acks[expect].first);
         if (cut % 64 == 0) {
             // The repaired log accepts writes and reopens cleanly.
             s.save(storage_key{"after"}, bytes("crash"));
@@ -225,7 +242,9 @@ TEST_CASE("log_storage crash: a write cut at every byte offset") {
     }
     log_storage s(work);
     CHECK(read_state(s) == acks.back().second);
-    CHECK(s.last_recovery().truncated_bytes == 100);
+    // Cut, but not counted as lost: they may be reserved space.
+    CHECK(s.last_recovery().truncated_bytes == 0);
+    CHECK(s.disk_size() >= acks.back().first);
     ds::fault_plan::uninstall();
 }
 
@@ -465,10 +484,10 @@ TEST_CASE("log_storage: a record changed on disk after open is detected on load"
     s.save(storage_key{"k"}, bytes("precious value"));
     const auto seg = dir / only_segment(dir.path());
     auto b = *ds::read_file(seg);
-    // The last record ends at disk_size(); the file may go on with the
-    // zeros of a preallocated append window.
+    // The record is followed by the sync mark of its sync (durability full).
+    const auto mark = ds::log_format::make_sync_mark(0, 0).size();
     REQUIRE(b.size() >= s.disk_size());
-    b[static_cast<std::size_t>(s.disk_size()) - 3] ^= std::byte{1};
+    b[static_cast<std::size_t>(s.disk_size()) - mark - 3] ^= std::byte{1};
     {
         auto fd = ds::open_file(seg, O_WRONLY);
         ds::write_all(fd.get(), b, seg);
@@ -600,56 +619,168 @@ TEST_CASE("log_storage: a writer killed at any moment leaves a log that opens st
     }
 }
 
-TEST_CASE("log_storage: segments are windowed (format 2) below durability full") {
+TEST_CASE("log_storage: new segments are marked (format 2); windows only below full") {
+    for (const auto level :
+         {crdt::durability::full, crdt::durability::normal, crdt::durability::none}) {
+        for (const bool mapped : {true, false}) {
+            CAPTURE(crdt::to_string(level), mapped);
+            temp_dir dir;
+            const auto seg = [&] { return dir / only_segment(dir.path()); };
+            {
+                log_storage s(dir.path(), {level, std::uint64_t{64} << 20,
+                                           crdt::recovery_mode::strict, mapped});
+                s.save(storage_key{"k"}, bytes("v"));
+                s.flush();
+                bool holds = false;
+                {
+                    auto fd = ds::open_file(seg(), O_RDONLY);
+                    holds = ds::append_window::reservation_holds(fd.get());
+                }
+                // A window reserves blocks past the data while the log is open.
+                const bool window = mapped && holds && level != crdt::durability::full;
+                CHECK((fs::file_size(seg()) > s.disk_size()) == window);
+            }
+            const auto b = *ds::read_file(seg());
+            CHECK(crdt::detail::framing::get_u32(b.data() + 8) == 2u);
+            CHECK(b.size() == segment_bytes(dir.path())); // cut back at close
+            {
+                log_storage s(dir.path(), {crdt::durability::full});
+                s.save(storage_key{"k2"}, bytes("v2"));
+            }
+            log_storage s(dir.path());
+            CHECK(s.last_recovery().truncated_bytes == 0);
+            CHECK(s.load(storage_key{"k"}) == bytes("v"));
+            CHECK(s.load(storage_key{"k2"}) == bytes("v2"));
+        }
+    }
+}
+
+TEST_CASE("log_storage: format 1 segments (no marks) still open, with their own tail rules") {
+    temp_dir dir;
+    { log_storage s(dir.path()); } // MANIFEST naming segment 1
+    const auto seg = dir / only_segment(dir.path());
+    const std::uint64_t salt = 0xfeed;
+    const auto seed = ds::log_format::seed_of(salt);
+    const auto h = ds::log_format::make_header(1, salt, ds::log_format::version);
+    std::vector<std::byte> b(h.begin(), h.end());
+    const std::string key = crdt::encode_key(storage_key{"old"});
+    std::vector<std::byte> payload{std::byte{1}, static_cast<std::byte>(key.size())};
+    for (char c : key) {
+        payload.push_back(static_cast<std::byte>(c));
+    }
+    payload.push_back(std::byte{'x'});
+    crdt::append_frame(b, ds::log_format::put, payload, seed);
+    const auto whole = b.size();
+    crdt::append_frame(b, ds::log_format::put, payload, seed);
+    b.resize(b.size() - 3); // a torn last write
+    ds::write_file_atomic(seg, b, false, false);
+    {
+        log_storage s(dir.path());
+        CHECK(s.last_recovery().truncated_bytes == b.size() - whole);
+        CHECK(s.load(storage_key{"old"}) == bytes("x"));
+        s.save(storage_key{"new"}, bytes("y")); // appended to the format 1 segment
+    }
+    const auto after = *ds::read_file(seg);
+    CHECK(crdt::detail::framing::get_u32(after.data() + 8) == 1u);
+    log_storage s(dir.path());
+    CHECK(s.last_recovery().truncated_bytes == 0);
+    CHECK(s.load(storage_key{"new"}) == bytes("y"));
+}
+
+TEST_CASE("log_storage: a synced record damaged on disk is corruption at every level") {
+    // Damage to the first record's length (bit 24) makes it look like a
+    // frame running past the end of the file: without marks that reads as
+    // a torn tail and silently cuts all 50 records.
     for (const auto level :
          {crdt::durability::full, crdt::durability::normal, crdt::durability::none}) {
         CAPTURE(crdt::to_string(level));
         temp_dir dir;
         {
             log_storage s(dir.path(), {level});
-            s.save(storage_key{"k"}, bytes("v"));
+            for (int i = 0; i < 50; ++i) {
+                s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 100)));
+            }
             s.flush();
         }
+        if (level == crdt::durability::none) {
+            // Nothing is ever synced at none; the next open at normal syncs
+            // what is there and marks it.
+            log_storage s(dir.path(), {crdt::durability::normal});
+        }
         const auto seg = dir / only_segment(dir.path());
-        const auto format_of = [&] {
-            const auto b = *ds::read_file(seg);
-            return crdt::detail::framing::get_u32(b.data() + 8);
-        };
-        const auto format = format_of();
-        bool holds = false;
-        {
-            auto fd = ds::open_file(seg, O_RDONLY);
-            holds = ds::append_window::reservation_holds(fd.get());
-        }
-        CHECK(format == (level != crdt::durability::full && holds ? 2u : 1u));
-        // Reopened at another level, the segment keeps its format.
-        {
-            log_storage s(dir.path(), {crdt::durability::full});
-            s.save(storage_key{"k2"}, bytes("v2"));
-        }
-        CHECK(format_of() == format);
-        log_storage s(dir.path());
-        CHECK(s.last_recovery().truncated_bytes == 0);
-        CHECK(s.load(storage_key{"k"}) == bytes("v"));
-        CHECK(s.load(storage_key{"k2"}) == bytes("v2"));
+        auto b = *ds::read_file(seg);
+        b[ds::log_format::header_size + 3] ^= std::byte{0x01};
+        ds::write_file_atomic(seg, b, false, false);
+        const auto e = expect_error([&] { log_storage s(dir.path()); });
+        CHECK(e.offset() == ds::log_format::header_size);
+        log_storage salvaged(dir.path(), {crdt::durability::full, std::uint64_t{64} << 20,
+                                          crdt::recovery_mode::salvage});
+        CHECK(salvaged.size() == 49);
     }
-    SECTION("mapped_appends off: plain segments at every level") {
-        temp_dir dir;
-        {
-            log_storage s(dir.path(), {crdt::durability::none, std::uint64_t{64} << 20,
-                                       crdt::recovery_mode::strict, false});
-            s.save(storage_key{"k"}, bytes("v"));
+}
+
+TEST_CASE("log_storage: a value holding the segment's own bytes never passes for a mark") {
+    // A killed writer's last frame is a copy of the segment so far (marks
+    // included): its payload is there, its header not. The copied marks sit
+    // at the wrong offsets, so the frame is still a torn tail.
+    temp_dir dir;
+    const auto src = dir / "src";
+    int pipe_fd[2];
+    REQUIRE(::pipe(pipe_fd) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(pipe_fd[0]);
+        try {
+            log_storage s(src, {crdt::durability::normal});
+            for (int i = 0; i < 20; ++i) {
+                s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 100)));
+                s.flush();
+            }
+            const auto own = *ds::read_file(src / only_segment(src));
+            s.save(storage_key{"copy"}, own); // its header is zeroed below
+            const std::uint64_t n = s.disk_size();
+            if (::write(pipe_fd[1], &n, sizeof n) != static_cast<ssize_t>(sizeof n)) {
+                ::_exit(2);
+            }
+            ::pause();
+        } catch (...) {
         }
-        const auto b = *ds::read_file(dir / only_segment(dir.path()));
-        CHECK(crdt::detail::framing::get_u32(b.data() + 8) == 1u);
-        log_storage s(dir.path());
-        CHECK(s.load(storage_key{"k"}) == bytes("v"));
+        ::_exit(1);
+    }
+    ::close(pipe_fd[1]);
+    std::uint64_t total = 0;
+    const auto got = ::read(pipe_fd[0], &total, sizeof total);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(pipe_fd[0]);
+    REQUIRE(got == static_cast<ssize_t>(sizeof total));
+    // Zero the last frame's header: what a kill after its payload leaves.
+    const auto seg = src / only_segment(src);
+    auto b = *ds::read_file(seg);
+    std::size_t pos = ds::log_format::header_size;
+    std::size_t last = pos;
+    while (pos < total) {
+        last = pos;
+        pos += crdt::frame_header_size + crdt::detail::framing::get_u32(b.data() + pos);
+    }
+    REQUIRE(pos == total);
+    std::fill(b.begin() + static_cast<std::ptrdiff_t>(last),
+              b.begin() + static_cast<std::ptrdiff_t>(last + crdt::frame_header_size),
+              std::byte{0});
+    ds::write_file_atomic(seg, b, false, false);
+    log_storage s(src);
+    CHECK(s.last_recovery().truncated_bytes > 0);
+    CHECK_FALSE(s.load(storage_key{"copy"}).has_value());
+    for (int i = 0; i < 20; ++i) {
+        CHECK(s.load(storage_key{"k", std::to_string(i)}) == bytes(kill_value(i, 100)));
     }
 }
 
 TEST_CASE(
     "log_storage: a power-loss hole after the last sync is a torn tail, before it corruption") {
-    // A windowed segment left as a killed writer leaves it (reserved zeros
+    // A segment left as a killed writer leaves it (reserved zeros
     // after the data); then a page of it is zeroed, as a power loss that
     // kept later pages and not that one would leave it.
     temp_dir dir;
@@ -693,11 +824,15 @@ TEST_CASE(
     REQUIRE(total > flushed + 3 * 4096);
     const auto seg_name = only_segment(src);
     const auto original = *ds::read_file(src / seg_name);
-    if (crdt::detail::framing::get_u32(original.data() + 8) != 2) {
-        WARN("this file system keeps no reserved blocks: no windowed segments to test here");
-        return;
+    CHECK(crdt::detail::framing::get_u32(original.data() + 8) == 2u);
+    bool holds = false;
+    {
+        auto fd = ds::open_file(src / seg_name, O_RDONLY);
+        holds = ds::append_window::reservation_holds(fd.get());
     }
-    CHECK(original.size() > total); // the reserved zeros are still there
+    // With an append window the reserved zeros are still there; without one
+    // (write(2) appends) the file ends with the data.
+    CHECK((original.size() > total) == holds);
 
     const auto open_with_zeroed_page = [&](std::uint64_t page_at, crdt::recovery_mode mode) {
         const auto work = dir / "work";
@@ -738,21 +873,24 @@ TEST_CASE(
 
 namespace {
 
-// A windowed segment built in memory: `n` synced records, a sync mark, then
+// A marked segment built in memory: `n` synced records, a sync mark, then
 // what the test appends.
-struct windowed_segment {
+struct marked_segment {
     static constexpr std::uint64_t salt = 0x5eed;
     std::vector<std::byte> bytes;
     std::uint32_t seed = ds::log_format::seed_of(salt);
 
-    explicit windowed_segment(int n) {
-        const auto h = ds::log_format::make_header(7, salt, ds::log_format::windowed_version);
+    explicit marked_segment(int n) {
+        const auto h = ds::log_format::make_header(7, salt, ds::log_format::marked_version);
         bytes.assign(h.begin(), h.end());
         for (int i = 0; i < n; ++i) {
             put(i);
         }
-        const auto mark = ds::log_format::make_sync_mark(salt);
-        bytes.insert(bytes.end(), mark.begin(), mark.end());
+        mark();
+    }
+    void mark() {
+        const auto m = ds::log_format::make_sync_mark(salt, bytes.size());
+        bytes.insert(bytes.end(), m.begin(), m.end());
     }
     void put(int i) {
         const std::string key = crdt::encode_key(storage_key{"k", std::to_string(i)});
@@ -782,8 +920,8 @@ struct windowed_segment {
 
 } // namespace
 
-TEST_CASE("log_storage recovery: a windowed segment's torn tail, however large, is cut") {
-    windowed_segment w(20);
+TEST_CASE("log_storage recovery: a marked segment's torn tail, however large, is cut") {
+    marked_segment w(20);
     const auto synced_end = w.bytes.size();
     w.put(20); // unsynced but whole
     const auto whole_end = w.bytes.size();
@@ -806,7 +944,7 @@ TEST_CASE("log_storage recovery: a windowed segment's torn tail, however large, 
 }
 
 TEST_CASE("log_storage recovery: damage before a sync mark is corruption, not a tail") {
-    windowed_segment w(10);
+    marked_segment w(10);
     const auto first_record = ds::log_format::header_size;
     SECTION("a bit flipped in a record's length") {
         w.bytes[first_record + 3] ^= std::byte{0x01}; // bit 24 of the length

@@ -15,13 +15,14 @@
 // then deletes the old segments. The on-disk format is described in
 // crdt/detail/storage/log_format.hpp and docs/storage.md.
 //
-// Below durability full, new segments are windowed (format 2): records reach
-// them through a mapped window of reserved blocks after their end
-// (crdt/detail/storage/append_window.hpp: no system call per record, in the
-// page cache on return like a write(2)), and a sync_mark follows every sync
-// so that recovery tells a power-loss hole in unsynced data (cut as a torn
-// tail) from corruption of synced data (an error). options::mapped_appends
-// turns this off.
+// New segments are marked (format 2): a sync_mark follows every sync, so
+// that recovery tells damage in data never synced (cut as a torn tail) from
+// corruption of synced data (an error). Below durability full, where the
+// file system keeps reserved blocks reserved (ext4, XFS, tmpfs), records
+// reach the active segment through a mapped window of reserved blocks after
+// its end (crdt/detail/storage/append_window.hpp: no system call per
+// record, in the page cache on return like a write(2));
+// options::mapped_appends turns that off.
 //
 // Durability: full syncs (fdatasync) every writing call; normal syncs on
 // flush() and at rotation; none never syncs (see crdt/storage/durability.hpp).
@@ -107,7 +108,7 @@ public:
     log_engine(const log_engine&) = delete;
     log_engine& operator=(const log_engine&) = delete;
     /// Effects: cuts the active segment back to its last record (the zeros
-    ///   after it are reserved space of a windowed segment; recovery would
+    ///   after it are reserved space of an append window; recovery would
     ///   cut them too). Nothing is written after a crash (poisoned).
     ~log_engine() {
         if (poisoned_ || segments_.empty()) {
@@ -300,7 +301,7 @@ public:
         std::unique_lock lock(mutex_);
         check_usable();
         if (syncs_on_flush(opts_.level) && dirty_) {
-            sync_fd(active().fd.get(), active().path, false);
+            sync_or_poison(active());
             dirty_ = false;
             mark_synced_locked();
         }
@@ -435,10 +436,11 @@ private:
         std::uint64_t size = 0;
         std::uint32_t seed = 0;
         std::uint64_t salt = 0;
-        // Windowed segments (format version 2, log_format.hpp) take appends
-        // through a mapped window after their end, unless mapping failed:
-        // then write(2) at `size`.
-        bool windowed = false;
+        // Marked segments (format 2, log_format.hpp) get a sync_mark after
+        // every sync. With use_window, appends go through a mapped window
+        // after the end, unless mapping failed: then write(2) at `size`.
+        bool marked = false;
+        bool use_window = false;
         append_window window;
         bool no_window = false;
         bool extended = false; // the file may be longer than `size` (zeros)
@@ -504,9 +506,6 @@ private:
         const auto at = s.size;
         try {
             append_locked(s, buf_);
-            if (syncs_each_write(opts_.level)) {
-                sync_fd(s.fd.get(), s.path, false);
-            }
         } catch (const simulated_crash&) {
             poisoned_ = true;
             throw;
@@ -527,19 +526,33 @@ private:
             throw;
         }
         s.size += buf_.size();
-        dirty_ = !syncs_each_write(opts_.level);
         if (syncs_each_write(opts_.level)) {
+            sync_or_poison(s);
+            dirty_ = false;
             mark_synced_locked();
+        } else {
+            dirty_ = true;
         }
         return at;
     }
 
-    /// Appends whole frames at the end of `s`: through its window when it is
-    /// windowed and a window maps, else with write(2).
+    /// Syncs `s`. A failed sync poisons the instance: the kernel may have
+    /// dropped the pages it could not write, and a later sync that
+    /// succeeds would not bring them back (nor may a mark claim them).
+    void sync_or_poison(segment& s) {
+        try {
+            sync_fd(s.fd.get(), s.path, false);
+        } catch (...) {
+            poisoned_ = true;
+            throw;
+        }
+    }
+
+    /// Appends whole frames at the end of `s`: through its window when it
+    /// uses one and a window maps, else with write(2).
     void append_locked(segment& s, std::span<const std::byte> frames) {
         const auto at = s.size;
-        if (s.windowed && opts_.mapped_appends && !s.no_window &&
-            !s.window.covers(at, frames.size())) {
+        if (s.use_window && !s.no_window && !s.window.covers(at, frames.size())) {
             s.extended = true;
             // A window no larger than the room left before rotation.
             const std::uint64_t room = opts_.segment_size > at ? opts_.segment_size - at : 0;
@@ -559,20 +572,26 @@ private:
         }
     }
 
-    /// After a sync of a windowed active segment: appends a sync_mark (not
-    /// synced itself), which tells recovery that everything before it was on
-    /// stable storage. Best effort: a failure leaves a log without the mark,
-    /// whose recovery is only more lenient about the tail.
+    /// After a sync of a marked active segment: appends a sync_mark, which
+    /// tells recovery that everything before it was on stable storage, and
+    /// starts (does not wait for) its write-back. Best effort: a failure
+    /// leaves a log without the mark, whose recovery is only more lenient
+    /// about the tail.
     void mark_synced_locked() {
         auto& s = active();
-        if (!s.windowed) {
+        if (!s.marked) {
             return;
         }
-        const auto mark = log_format::make_sync_mark(s.salt);
         const auto at = s.size;
+        const auto mark = log_format::make_sync_mark(s.salt, at);
         try {
             append_locked(s, mark);
             s.size += mark.size();
+            if (!syncs_each_write(opts_.level)) {
+                // At full the next write's sync takes the mark along; waiting
+                // for an early write-back of it would only slow that sync.
+                start_writeback(s.fd.get(), at, mark.size());
+            }
         } catch (const simulated_crash&) {
             poisoned_ = true;
             throw;
@@ -590,6 +609,18 @@ private:
         }
     }
 
+    /// Starts writing back [at, at + n) of `fd` without waiting (Linux).
+    static void start_writeback(int fd, std::uint64_t at, std::size_t n) noexcept {
+#if defined(__linux__)
+        (void)::sync_file_range(fd, static_cast<off_t>(at), static_cast<off_t>(n),
+                                SYNC_FILE_RANGE_WRITE);
+#else
+        (void)fd;
+        (void)at;
+        (void)n;
+#endif
+    }
+
     /// Unmaps the append window and cuts the file back to its records.
     static void cut_to_size(segment& s) {
         s.window.unmap();
@@ -605,6 +636,11 @@ private:
         }
     }
 
+    bool window_allowed(int fd) const noexcept {
+        return opts_.level != durability::full && opts_.mapped_appends &&
+               append_window::reservation_holds(fd);
+    }
+
     segment create_segment_locked(std::uint64_t id) {
         segment s;
         s.id = id;
@@ -613,19 +649,19 @@ private:
         s.seed = log_format::seed_of(salt);
         s.salt = salt;
         s.fd = open_file(s.path, O_RDWR | O_CREAT | O_EXCL);
-        // At full every write is synced anyway: plain segments, read by
-        // every version. Otherwise windowed (format version 2), where the
+        // Marked (format 2); appends through a window below full, where the
         // file system keeps reserved blocks reserved.
-        s.windowed = opts_.level != durability::full && opts_.mapped_appends &&
-                     append_window::reservation_holds(s.fd.get());
-        const auto header = log_format::make_header(
-            id, salt, s.windowed ? log_format::windowed_version : log_format::version);
+        s.marked = true;
+        s.use_window = window_allowed(s.fd.get());
+        const auto header = log_format::make_header(id, salt, log_format::marked_version);
         write_all(s.fd.get(), header, s.path);
         s.size = header.size();
         return s;
     }
 
-    void finish_output(segment& s) { sync_fd(s.fd.get(), s.path, false); }
+    void finish_output(segment& s) {
+        sync_fd(s.fd.get(), s.path, false);
+    }
 
     void rotate_locked() {
         auto& old = active();
@@ -812,7 +848,8 @@ private:
             }
             s.seed = log_format::seed_of(res.salt);
             s.salt = res.salt;
-            s.windowed = res.windowed;
+            s.marked = res.marked;
+            s.use_window = last && s.marked && window_allowed(s.fd.get());
             s.size = data.size();
             if (res.torn_tail && last) {
                 // Reserved zeros after the data are not counted as lost.
@@ -834,9 +871,9 @@ private:
         if (report_.removed_files > 0) {
             sync_dir(dir_);
         }
-        // A windowed last segment: make what it holds durable and say so
-        // with a mark, so that damage to it is reported, not cut as a tail.
-        if (active().windowed && opts_.level != durability::none) {
+        // A marked last segment: make what it holds durable and say so with
+        // a mark, so that damage to it is reported, not cut as a tail.
+        if (active().marked && opts_.level != durability::none) {
             sync_fd(active().fd.get(), active().path, false);
             mark_synced_locked();
         }

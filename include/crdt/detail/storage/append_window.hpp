@@ -1,6 +1,6 @@
 // crdt/detail/storage/append_window.hpp -- appends frames to a file through
 // a shared memory mapping of the window after its end (log_storage's
-// windowed segments, format version 2: see log_format.hpp).
+// active segment below durability full: see log_format.hpp).
 //
 // A write(2) per record costs a system call; a store into a MAP_SHARED
 // mapping of the file costs a memcpy, and lands in the same page cache, so

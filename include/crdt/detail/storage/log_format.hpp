@@ -12,9 +12,9 @@
 // Segment: a 32-byte header, then frames (crdt/codec/framing.hpp) whose CRC
 //   seed is fold(salt):
 //     offset 0  "CRDTLOG\0"
-//     offset 8  u32 LE format version: 1, or 2 for a *windowed* segment
-//               (appended through a mapped window of reserved blocks: see
-//               "Windowed segments" below)
+//     offset 8  u32 LE format version: 1, or 2 for a *marked* segment
+//               (sync marks; see "Marked segments" below). This build
+//               writes 2 and reads both.
 //     offset 12 u32 LE masked CRC-32C of bytes 16..31
 //     offset 16 u64 LE segment id
 //     offset 24 u64 LE salt (random per segment)
@@ -25,22 +25,26 @@
 //     4 batch_put     as put, applied only when its commit arrives
 //     5 batch_remove  as remove, likewise
 //     6 batch_commit  varint number of batch records before it
-//     7 sync_mark     u64 LE the segment's salt (windowed segments only):
-//                     everything before it was on stable storage when it
-//                     was written
+//     7 sync_mark     u64 LE the segment's salt | u64 LE the mark's own offset
+//                     (format 2 only): everything before it was on stable
+//                     storage when it was written
 //   Encoded keys are crdt::encode_key().
 //
-// Windowed segments (version 2). Their blocks are reserved ahead of the
-// data, so the file is longer than its records (zeros follow them), and a
-// power loss may keep some pages of unsynced records and not others: zero
-// holes, possibly with valid unsynced records after them. The writer
-// stores each frame's payload before its header, so a crash of the process
-// leaves whole frames and at most one torn frame after them. After every
-// sync the writer appends a sync_mark (no sync of its own). Recovery of the
-// last segment therefore treats a bad frame as the torn tail when no
-// sync_mark follows it (the damage lies in data that was never synced); a
-// bad frame with a sync_mark after it is
-// corruption. Version 1 segments never have holes (write(2) appends).
+// Marked segments (version 2). After every sync the writer appends a
+// sync_mark (not synced itself; its write-back is started at once): a
+// record before a mark was on stable storage. Recovery of the last segment
+// treats a bad frame as the torn tail exactly when no valid mark follows it
+// (the damage lies in data that was never synced: a crash's torn write, a
+// power-loss hole, reserved zeros); a bad frame with a mark after it is
+// corruption. A mark holds its own offset, so a copy of a segment's bytes
+// stored as a value never passes for one. Below durability full, where the
+// file system keeps reserved blocks reserved, appends go through a mapped
+// window (append_window.hpp): the file then has reserved zeros after its
+// data, and a power loss may keep some pages of unsynced records and not
+// others (holes); each frame is stored payload first, header last, so a
+// killed writer leaves whole frames and at most one torn frame. Version 1
+// segments have no marks: there a bad frame is a torn tail when it runs to
+// or past the end of the file or only zeros follow it.
 #pragma once
 
 #include <crdt/codec/crc32c.hpp>
@@ -60,8 +64,8 @@
 CRDT_BEGIN_NAMESPACE
 namespace detail::storage::log_format {
 
-inline constexpr std::uint32_t version = 1;          // MANIFEST, plain segments
-inline constexpr std::uint32_t windowed_version = 2; // windowed segments
+inline constexpr std::uint32_t version = 1;        // MANIFEST, plain segments
+inline constexpr std::uint32_t marked_version = 2; // marked segments
 inline constexpr std::size_t header_size = 32;
 inline constexpr std::array<char, 8> segment_magic = {'C', 'R', 'D', 'T', 'L', 'O', 'G', '\0'};
 inline constexpr std::array<char, 8> manifest_magic = {'C', 'R', 'D', 'T', 'M', 'F', 'S', 'T'};
@@ -93,15 +97,23 @@ inline std::uint32_t seed_of(std::uint64_t salt) noexcept {
     return static_cast<std::uint32_t>(salt ^ (salt >> 32));
 }
 
-/// Returns: the sync_mark frame of the segment with salt `salt`: always the
-///   same 17 bytes in one segment, and 96 random bits apart between
-///   segments (recovery searches for them; see the file comment).
-inline std::vector<std::byte> make_sync_mark(std::uint64_t salt) {
-    std::byte payload[8];
+/// Returns: the sync_mark frame of the segment with salt `salt`, to be
+///   written at offset `at`.
+inline std::vector<std::byte> make_sync_mark(std::uint64_t salt, std::uint64_t at) {
+    std::byte payload[16];
     put_u64(payload, salt);
+    put_u64(payload + 8, at);
     std::vector<std::byte> out;
     append_frame(out, sync_mark, payload, seed_of(salt));
     return out;
+}
+
+/// Returns: whether `payload` is that of a valid sync_mark at offset `at` of
+///   the segment with salt `salt`.
+inline bool is_sync_mark(std::span<const std::byte> payload, std::uint64_t salt,
+                         std::uint64_t at) noexcept {
+    return payload.size() == 16 && get_u64(payload.data()) == salt &&
+           get_u64(payload.data() + 8) == at;
 }
 
 inline std::array<std::byte, header_size> make_header(std::uint64_t id, std::uint64_t salt,

@@ -6,12 +6,12 @@
 // ends its batch is valid. `committed_end` is the offset just after the last
 // committed record. At the first frame that is incomplete or corrupt:
 //   - in the last segment, if the bad frame is a torn tail, the scan stops
-//     and the caller truncates the file to committed_end. In a plain segment
-//     (format 1) it is one when it runs to or past the end of the file, or
-//     everything from it to the end is zero bytes. In a windowed segment
-//     (format 2, see log_format.hpp) it is one when no sync_mark follows it:
-//     the damage lies in data that was never synced (a killed writer's last
-//     frame, reserved zeros, a power-loss hole);
+//     and the caller truncates the file to committed_end. In a marked
+//     segment (format 2, see log_format.hpp) it is one when no valid
+//     sync_mark follows it: the damage lies in data that was never synced
+//     (a crash's torn write, reserved zeros, a power-loss hole). In a format
+//     1 segment it is one when it runs to or past the end of the file, or
+//     everything from it to the end is zero bytes;
 //   - otherwise it is corruption: crdt::error naming the file and offset,
 //     unless salvage is on, in which case the scan resynchronizes at the next
 //     offset where a valid frame starts, drops any open batch and records the
@@ -57,8 +57,8 @@ struct scan_result {
     std::uint64_t salt = 0;
     std::uint64_t committed_end = 0; ///< where the last segment is truncated to
     bool torn_tail = false;          ///< bytes after committed_end must be cut
-    bool windowed = false;           ///< format version 2 (see log_format.hpp)
-    /// With a torn tail: the end of the bytes that count as lost (windowed
+    bool marked = false;             ///< format version 2 (see log_format.hpp)
+    /// With a torn tail: the end of the bytes that count as lost (marked
     /// segments: just past the last non-zero byte; else the file's end).
     std::uint64_t data_end = 0;
     std::vector<skipped_range> skipped;
@@ -79,31 +79,44 @@ inline std::size_t data_end(std::span<const std::byte> d) {
     return n;
 }
 
-// Where the bytes a torn tail loses end: a windowed segment's reserved
+// Where the bytes a torn tail loses end: a marked segment's reserved
 // zeros after its data are not counted.
 inline std::uint64_t lost_end(std::span<const std::byte> data, const scan_result& res) {
-    if (!res.windowed) {
+    if (!res.marked) {
         return data.size();
     }
     return std::max<std::uint64_t>(res.committed_end, data_end(data));
 }
 
-// Whether a sync_mark of this segment starts anywhere after `from`. A mark
-// is always the same 17 bytes in one segment (make_sync_mark: the salt in a
-// frame seeded by it), so this is a linear search, with no parsing of what
-// lies between (a torn payload can be megabytes of arbitrary bytes). Other
-// bytes match only by chance (96 random bits per segment), and a match
-// would only make a torn tail look like corruption: an error, never data
-// silently cut.
+// Whether a valid sync_mark of this segment starts after `from`. Its type
+// byte and salt are the same 9 bytes in every mark of the segment, so a
+// linear search finds the candidates, with no parsing of what lies between
+// (a torn payload can be megabytes of arbitrary bytes); a candidate counts
+// only if its frame checks and it names its own offset (so a copy of the
+// segment's bytes inside a value never counts).
 inline bool sync_mark_after(std::span<const std::byte> data, std::size_t from, std::uint64_t salt) {
-    const auto mark = log_format::make_sync_mark(salt);
-    if (from + 1 >= data.size()) {
+    std::byte pattern[9];
+    pattern[0] = static_cast<std::byte>(log_format::sync_mark);
+    log_format::put_u64(pattern + 1, salt);
+    const std::size_t start = from + 1 + 8; // the type byte of a mark at from + 1
+    if (start >= data.size()) {
         return false;
     }
-    const auto* first = data.data() + from + 1;
-    const auto* last = data.data() + data.size();
-    const std::boyer_moore_horspool_searcher searcher(mark.begin(), mark.end());
-    return std::search(first, last, searcher) != last;
+    const std::boyer_moore_horspool_searcher searcher(std::begin(pattern), std::end(pattern));
+    const auto* const last = data.data() + data.size();
+    for (const auto* it = data.data() + start;;) {
+        it = std::search(it, last, searcher);
+        if (it == last) {
+            return false;
+        }
+        const auto q = static_cast<std::size_t>(it - data.data()) - 8;
+        frame_view f;
+        if (parse_frame(data.subspan(q), f, log_format::seed_of(salt)) == frame_status::ok &&
+            f.type == log_format::sync_mark && log_format::is_sync_mark(f.payload, salt, q)) {
+            return true;
+        }
+        ++it;
+    }
 }
 
 // Decodes a frame's payload into `out`. Throws crdt::error on a bad payload.
@@ -172,14 +185,14 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
         }
     }
     const auto ver = detail::framing::get_u32(data.data() + 8);
-    if (ver != lf::version && ver != lf::windowed_version) {
+    if (ver != lf::version && ver != lf::marked_version) {
         throw error(errc::unsupported_version,
                     "log segment " + file + ": format version " + std::to_string(ver) +
                         " (this build reads versions " + std::to_string(lf::version) + " and " +
-                        std::to_string(lf::windowed_version) + ")",
+                        std::to_string(lf::marked_version) + ")",
                     8);
     }
-    res.windowed = ver == lf::windowed_version;
+    res.marked = ver == lf::marked_version;
     if (detail::framing::get_u32(data.data() + 12) !=
         mask_crc(::crdt::crc32c(data.subspan(16, 16)))) {
         throw error(errc::checksum_mismatch, "log segment " + file + ": header checksum mismatch",
@@ -202,7 +215,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
         if (st != frame_status::ok) {
             bool torn = false;
             if (is_last) {
-                if (res.windowed) {
+                if (res.marked) {
                     // Damage after the last sync mark lies in data never
                     // synced (a killed writer's last frame, a power-loss
                     // hole); a mark after it means it was synced.
@@ -244,8 +257,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
             }
             continue;
         }
-        if (f.type == lf::sync_mark && res.windowed &&
-            (f.payload.size() != 8 || lf::get_u64(f.payload.data()) != res.salt)) {
+        if (f.type == lf::sync_mark && res.marked && !lf::is_sync_mark(f.payload, res.salt, pos)) {
             if (!salvage) {
                 throw error(errc::invalid_value, "log segment " + file + ": bad sync mark", pos);
             }
@@ -256,7 +268,7 @@ scan_result scan_segment(std::span<const std::byte> data, const std::string& fil
             }
             continue;
         }
-        if (f.type == lf::sync_mark && res.windowed) {
+        if (f.type == lf::sync_mark && res.marked) {
             if (!batch.empty()) {
                 if (!salvage) {
                     throw error(errc::invalid_value,
