@@ -516,6 +516,43 @@ std::string kill_value(int i, std::size_t size) {
     return v;
 }
 
+// Runs `body(report)` in a child process, where `report(v)` sends v to the
+// parent; once the parent has read `n` values the child is killed with
+// SIGKILL (no destructor runs: a crash). Returns the values.
+template <class Body>
+std::vector<std::uint64_t> run_until_killed(std::size_t n, Body body) {
+    int pipe_fd[2];
+    REQUIRE(::pipe(pipe_fd) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(pipe_fd[0]);
+        try {
+            body([&](std::uint64_t v) {
+                if (::write(pipe_fd[1], &v, sizeof v) != static_cast<ssize_t>(sizeof v)) {
+                    ::_exit(2);
+                }
+            });
+            for (;;) {
+                ::pause();
+            }
+        } catch (...) {
+        }
+        ::_exit(1);
+    }
+    ::close(pipe_fd[1]);
+    std::vector<std::uint64_t> got;
+    for (std::uint64_t v = 0;
+         got.size() < n && ::read(pipe_fd[0], &v, sizeof v) == static_cast<ssize_t>(sizeof v);) {
+        got.push_back(v);
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(pipe_fd[0]);
+    REQUIRE(got.size() == n);
+    return got;
+}
 } // namespace
 
 TEST_CASE("log_storage: segments hold exactly their records after a clean close") {
@@ -725,37 +762,16 @@ TEST_CASE("log_storage: a value holding the segment's own bytes never passes for
     // at the wrong offsets, so the frame is still a torn tail.
     temp_dir dir;
     const auto src = dir / "src";
-    int pipe_fd[2];
-    REQUIRE(::pipe(pipe_fd) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(pipe_fd[0]);
-        try {
-            log_storage s(src, {crdt::durability::normal});
-            for (int i = 0; i < 20; ++i) {
-                s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 100)));
-                s.flush();
-            }
-            const auto own = *ds::read_file(src / only_segment(src));
-            s.save(storage_key{"copy"}, own); // its header is zeroed below
-            const std::uint64_t n = s.disk_size();
-            if (::write(pipe_fd[1], &n, sizeof n) != static_cast<ssize_t>(sizeof n)) {
-                ::_exit(2);
-            }
-            ::pause();
-        } catch (...) {
+    const auto total = run_until_killed(1, [&](auto report) {
+        log_storage s(src, {crdt::durability::normal});
+        for (int i = 0; i < 20; ++i) {
+            s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 100)));
+            s.flush();
         }
-        ::_exit(1);
-    }
-    ::close(pipe_fd[1]);
-    std::uint64_t total = 0;
-    const auto got = ::read(pipe_fd[0], &total, sizeof total);
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ::close(pipe_fd[0]);
-    REQUIRE(got == static_cast<ssize_t>(sizeof total));
+        // The copy's header is zeroed below.
+        s.save(storage_key{"copy"}, *ds::read_file(src / only_segment(src)));
+        report(s.disk_size());
+    })[0];
     // Zero the last frame's header: what a kill after its payload leaves.
     const auto seg = src / only_segment(src);
     auto b = *ds::read_file(seg);
@@ -785,41 +801,20 @@ TEST_CASE(
     // kept later pages and not that one would leave it.
     temp_dir dir;
     const auto src = dir / "src";
-    int pipe_fd[2];
-    REQUIRE(::pipe(pipe_fd) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(pipe_fd[0]);
-        try {
-            log_storage s(src, {crdt::durability::normal});
-            for (int i = 0; i < 60; ++i) {
-                s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 200)));
-            }
-            s.flush(); // durable up to here, and a sync_mark after it
-            const std::uint64_t flushed = s.disk_size();
-            for (int i = 60; i < 200; ++i) {
-                s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 200)));
-            }
-            const std::uint64_t total = s.disk_size();
-            const std::uint64_t sizes[2] = {flushed, total};
-            if (::write(pipe_fd[1], sizes, sizeof sizes) != static_cast<ssize_t>(sizeof sizes)) {
-                ::_exit(2);
-            }
-            ::pause();
-        } catch (...) {
+    const auto sizes = run_until_killed(2, [&](auto report) {
+        log_storage s(src, {crdt::durability::normal});
+        for (int i = 0; i < 60; ++i) {
+            s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 200)));
         }
-        ::_exit(1);
-    }
-    ::close(pipe_fd[1]);
-    std::uint64_t sizes[2] = {0, 0};
-    const auto got = ::read(pipe_fd[0], sizes, sizeof sizes);
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ::close(pipe_fd[0]);
-    REQUIRE(got == static_cast<ssize_t>(sizeof sizes));
-    const auto [flushed, total] = std::pair{sizes[0], sizes[1]};
+        s.flush(); // durable up to here, and a sync_mark after it
+        report(s.disk_size());
+        for (int i = 60; i < 200; ++i) {
+            s.save(storage_key{"k", std::to_string(i)}, bytes(kill_value(i, 200)));
+        }
+        report(s.disk_size());
+    });
+    const auto flushed = sizes[0];
+    const auto total = sizes[1];
     REQUIRE(flushed > 3 * 4096);
     REQUIRE(total > flushed + 3 * 4096);
     const auto seg_name = only_segment(src);

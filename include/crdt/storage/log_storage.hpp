@@ -511,18 +511,8 @@ private:
             throw;
         } catch (...) {
             // Cut whatever part of the record reached the file, so later
-            // records do not follow a torn one (unmapped first: a store into
-            // a truncated mapping would fault).
-            try {
-                s.window.unmap();
-                s.no_window = true;
-                truncate_fd(s.fd.get(), at, s.path);
-                if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
-                    poisoned_ = true;
-                }
-            } catch (...) {
-                poisoned_ = true;
-            }
+            // records do not follow a torn one.
+            cut_back_locked(s, at);
             throw;
         }
         s.size += buf_.size();
@@ -596,16 +586,23 @@ private:
             poisoned_ = true;
             throw;
         } catch (const error&) {
-            try {
-                s.window.unmap();
-                s.no_window = true;
-                truncate_fd(s.fd.get(), at, s.path);
-                if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
-                    poisoned_ = true;
-                }
-            } catch (...) {
+            cut_back_locked(s, at);
+        }
+    }
+
+    /// After a failed append at `at`: cuts `s` back to `at` and goes on with
+    /// write(2) there (the window unmapped first: a store into a truncated
+    /// mapping would fault). If that fails too, the instance is poisoned.
+    void cut_back_locked(segment& s, std::uint64_t at) noexcept {
+        try {
+            s.window.unmap();
+            s.no_window = true;
+            truncate_fd(s.fd.get(), at, s.path);
+            if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                 poisoned_ = true;
             }
+        } catch (...) {
+            poisoned_ = true;
         }
     }
 
