@@ -6,6 +6,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -96,5 +97,29 @@ TEST_CASE("frame_reader reads a sequence and names the offset of a bad frame") {
         FAIL("no throw");
     } catch (const crdt::error& e) {
         CHECK(e.cause() == crdt::errc::length_out_of_range);
+    }
+}
+
+TEST_CASE("seal_frame over a payload in place gives the bytes append_frame writes") {
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{300}}) {
+        CAPTURE(n);
+        std::vector<std::byte> payload(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            payload[i] = static_cast<std::byte>(i * 7 + 1);
+        }
+        std::vector<std::byte> expected;
+        crdt::append_frame(expected, 5, payload, 0xabcdu);
+        std::vector<std::byte> built(crdt::frame_header_size);
+        built.insert(built.end(), payload.begin(), payload.end());
+        crdt::seal_frame(built.data(), 5, n, 0xabcdu);
+        CHECK(built == expected);
+        crdt::frame_view f;
+        REQUIRE(crdt::parse_frame(built, f, 0xabcdu) == crdt::frame_status::ok);
+        CHECK(f.type == 5);
+        CHECK(std::equal(f.payload.begin(), f.payload.end(), payload.begin(), payload.end()));
+        if (n != 0) {
+            built.back() ^= std::byte{1}; // a payload byte changed
+            CHECK(crdt::parse_frame(built, f, 0xabcdu) == crdt::frame_status::corrupt);
+        }
     }
 }

@@ -438,11 +438,11 @@ private:
         std::uint64_t salt = 0;
         // Marked segments (format 2, log_format.hpp) get a sync_mark after
         // every sync. With use_window, appends go through a mapped window
-        // after the end, unless mapping failed: then write(2) at `size`.
+        // after the end; a failed mapping or append clears it for good:
+        // then write(2) at `size`.
         bool marked = false;
         bool use_window = false;
         append_window window;
-        bool no_window = false;
         bool extended = false; // the file may be longer than `size` (zeros)
     };
 
@@ -542,14 +542,14 @@ private:
     /// uses one and a window maps, else with write(2).
     void append_locked(segment& s, std::span<const std::byte> frames) {
         const auto at = s.size;
-        if (s.use_window && !s.no_window && !s.window.covers(at, frames.size())) {
+        if (s.use_window && !s.window.covers(at, frames.size())) {
             s.extended = true;
             // A window no larger than the room left before rotation.
             const std::uint64_t room = opts_.segment_size > at ? opts_.segment_size - at : 0;
             const auto window = static_cast<std::size_t>(
                 std::min<std::uint64_t>(append_window::default_window, room));
             if (!s.window.map(s.fd.get(), at, frames.size(), window)) {
-                s.no_window = true;
+                s.use_window = false;
                 if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                     throw_io("seek", s.path, errno);
                 }
@@ -596,7 +596,7 @@ private:
     void cut_back_locked(segment& s, std::uint64_t at) noexcept {
         try {
             s.window.unmap();
-            s.no_window = true;
+            s.use_window = false;
             truncate_fd(s.fd.get(), at, s.path);
             if (::lseek(s.fd.get(), static_cast<off_t>(at), SEEK_SET) < 0) {
                 poisoned_ = true;
