@@ -24,7 +24,10 @@
 //
 // Complexity: update/erase O(log n) flat or O(1) hashed to find the key,
 // plus V's mutator; merge O(n + m) (a removal is recorded only in the
-// context, so every key is visited); get() copies the value.
+// context, so a full state's merge visits every key), but a delta touching
+// k <= n / 8 keys visits only those, through a dot -> key index built on
+// first use (kernel.hpp): O(k log n) plus the value joins; get() copies
+// the value.
 // Thread safety: a value type. Exception safety: update gives the basic
 // guarantee (the lent value is always returned to the map); merge is strong
 // when a clock policy rejects a timestamp, basic otherwise.
@@ -42,6 +45,7 @@
 #include <range/v3/view/transform.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -106,16 +110,18 @@ public:
     template <class F>
     or_map update(const K& k, F&& fn) {
         V scratch;
+        lent_marks marks = mark();
         lend(k, scratch);
         struct give_back_guard {
             or_map* self;
             const K& key;
             V& value;
-            ~give_back_guard() { self->give_back(key, value); }
+            const lent_marks& marks;
+            ~give_back_guard() { self->give_back(key, value, marks); }
         };
         V vdelta;
         {
-            give_back_guard guard{this, k, scratch};
+            give_back_guard guard{this, k, scratch, marks};
             vdelta = std::forward<F>(fn)(scratch);
         }
         or_map delta;
@@ -192,8 +198,9 @@ public:
 
     /// Effects: lets the clock observe the timestamps of `other`'s values,
     ///   then joins `other` (a state or a delta) into *this.
-    /// Throws: crdt::error(errc::clock_skew) from an HLC clock policy; the
-    ///   state is then unchanged.
+    /// Throws: crdt::error(errc::clock_skew) from an HLC clock policy, or
+    ///   crdt::error(errc::causality_gap) for a delta_since(v) delta when this
+    ///   replica has not reached v; the state is then unchanged.
     void merge(const or_map& other) {
         observe_all(this->clock_, this->state_, other.state_.store);
         this->join(other);
@@ -249,10 +256,65 @@ private:
         access::clock(v) = std::move(this->clock_);
     }
 
+    std::uint64_t own_counter() const noexcept {
+        return this->id_.has_value() ? this->state_.ctx.version().get(*this->id_) : 0;
+    }
+
+    // What the merge index needs to learn the dots a lent value gained: the
+    // first fresh counter of this replica and, when the index is built, the
+    // context's other replicas (fn may also merge into the value).
+    struct lent_marks {
+        std::uint64_t first_new = 0;
+        std::optional<typename base::version_type> version;
+        std::size_t cloud = 0;
+    };
+
+    lent_marks mark() const {
+        lent_marks m;
+        m.first_new = own_counter() + 1;
+        if (this->state_.index.enabled()) {
+            m.version = this->state_.ctx.version();
+            m.cloud = this->state_.ctx.cloud().size();
+        }
+        return m;
+    }
+
+    // Returns: whether the context gained a dot of another replica since
+    // `m` (fn merged something into the value). A merge either moves another
+    // replica's version entry or grows the cloud (the cloud shrinks only by
+    // moving into a version entry).
+    bool foreign_dots_since(const lent_marks& m) const noexcept {
+        const auto& now = this->state_.ctx.version();
+        if (this->state_.ctx.cloud().size() != m.cloud) {
+            return true;
+        }
+        auto a = now.begin();
+        auto b = m.version->begin();
+        for (;;) {
+            while (a != now.end() && this->id_.has_value() && a->replica == *this->id_) {
+                ++a;
+            }
+            while (b != m.version->end() && this->id_.has_value() && b->replica == *this->id_) {
+                ++b;
+            }
+            if (a == now.end() || b == m.version->end()) {
+                return a != now.end() || b != m.version->end();
+            }
+            if (!(*a == *b)) {
+                return true;
+            }
+            ++a;
+            ++b;
+        }
+    }
+
     // Returns the lent value's store, context and clock to the map. If the
     // key was absent and the value is now non-empty, it is added; if the
-    // value became empty, the key is erased.
-    void give_back(const K& k, V& v) noexcept {
+    // value became empty, the key is erased. Then the merge index learns the
+    // dots the value gained, all under k: the value's mutators made the
+    // fresh dots [first_new, own_counter()]; if fn also merged something into
+    // the value, every dot of k is noted.
+    void give_back(const K& k, V& v, const lent_marks& marks) noexcept {
         auto& vs = access::state(v);
         this->state_.ctx = std::move(vs.ctx);
         this->clock_ = std::move(access::clock(v));
@@ -267,6 +329,18 @@ private:
             } catch (...) {
                 // Out of memory while adding the key: the new value is lost
                 // (its dots stay in the context); the basic guarantee.
+            }
+        }
+        if (!marks.version || !this->state_.index.enabled()) {
+            return; // no index: nothing to learn
+        }
+        if (foreign_dots_since(marks)) {
+            if (const auto* s = this->state_.store.find(k)) {
+                s->for_each_dot([&](const auto& d) { this->state_.note(d, k); });
+            }
+        } else if (this->id_.has_value()) {
+            for (std::uint64_t c = marks.first_new; c <= own_counter() && c != 0; ++c) {
+                this->state_.note(typename base::dot_type{*this->id_, c}, k);
             }
         }
     }

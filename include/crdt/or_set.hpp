@@ -21,7 +21,8 @@
 // one dot (replica id + counter); a delta of one add is one element.
 //
 // Complexity (n elements): contains O(log n) flat / O(1) hashed; add and
-// remove O(n) flat (vector insertion) / O(1) hashed; merge O(n + m).
+// remove O(n) flat (vector insertion) / O(1) hashed; merge O(n + m), or
+// O(k log n) for a delta touching k << n elements (kernel.hpp).
 // Thread safety: a value type. Exception safety: add/remove strong; merge
 // basic.
 #pragma once
@@ -154,7 +155,10 @@ public:
     bool empty() const { return size() == 0; }
 
     /// Effects: joins `other` (a state or a delta) into *this.
-    /// Complexity: O(n + m).
+    /// Throws: crdt::error(errc::causality_gap) for a delta_since(v) delta
+    ///   when this replica has not reached v (nothing changes).
+    /// Complexity: O(n + m); O(k log n) for a delta touching k <= n / 8
+    ///   elements (after a one-time O(n log n) index build).
     void merge(const or_set& other) { this->join(other); }
 
     static bool visibly_empty(const typename base::store_type& s) {
@@ -198,9 +202,17 @@ private:
 
     // A local delta touches one key: join just that key.
     void apply_local(const T& x, const or_set& delta) {
-        this->state_.store.join_key(x, delta.state_.store.find(x), this->state_.view(),
-                                    delta.state_.view());
-        this->state_.ctx.merge(delta.state_.ctx);
+        const auto* added = delta.state_.store.find(x);
+        try {
+            this->state_.store.join_key(x, added, this->state_.view(), delta.state_.view());
+            this->state_.ctx.merge(delta.state_.ctx);
+        } catch (...) {
+            this->state_.drop_index(); // the key may hold a dot the index lacks
+            throw;
+        }
+        if (added != nullptr) {
+            added->for_each_dot([&](const auto& d) { this->state_.note(d, x); });
+        }
     }
 };
 

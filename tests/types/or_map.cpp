@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -175,7 +176,7 @@ TEST_CASE("or_map: table rows converge under random edits", "[types][or_map]") {
                     return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
                 });
             });
-        types_test::check_run(r, seed);
+        types_test::check_run(r, seed, types_test::delta_joins::applied);
     }
 }
 
@@ -188,4 +189,87 @@ TEST_CASE("or_map: decoding truncated input raises crdt::error", "[types][or_map
         REQUIRE_THROWS_AS(crdt::decode<set_map>(std::span<const std::byte>(bytes.data(), n)),
                           crdt::error);
     }
+}
+
+TEST_CASE("or_map: a small delta merged into a large map touches only its keys",
+          "[types][or_map]") {
+    for (std::uint64_t round = 0; round < 2; ++round) {
+        const std::uint64_t seed = crdt_test::seed(1200 + round);
+        CAPTURE(seed);
+        SECTION("or_map<int, or_set<int>>, flat and hashed") {
+            const auto op = [](auto& m, std::mt19937_64& rng) {
+                const int k = static_cast<int>(rng() % 500);
+                const int x = static_cast<int>(rng() % 4);
+                if (rng() % 6 == 0) {
+                    return m.erase(k);
+                }
+                return m.update(k, [&](crdt::or_set<int>& s) {
+                    return rng() % 3 == 0 ? s.remove(x) : s.add(x);
+                });
+            };
+            types_test::check_sparse_merges<set_map>(
+                seed, [](crdt::replica_id id) { return set_map(id); }, op, 400, 200);
+            types_test::check_sparse_merges<set_map_hashed>(
+                seed, [](crdt::replica_id id) { return set_map_hashed(id); }, op, 400, 200);
+        }
+        SECTION("table rows: or_map<std::string, lww_map<std::string, value>>") {
+            types_test::check_sparse_merges<table>(
+                seed, [](crdt::replica_id id) { return table(id); },
+                [](table& t, std::mt19937_64& rng) {
+                    const std::string key = "row" + std::to_string(rng() % 400);
+                    if (rng() % 8 == 0) {
+                        return t.erase(key);
+                    }
+                    const std::string field = "f" + std::to_string(rng() % 4);
+                    const auto v = static_cast<std::int64_t>(rng() % 10);
+                    return t.update(key, [&](row& x) {
+                        return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
+                    });
+                },
+                400, 200);
+        }
+        SECTION("a mutation that throws still indexes the dots it made") {
+            // fn makes a dot, then throws: the value goes back to the map
+            // with the new dot, which a later remote erase must still find.
+            set_map a(crdt::replica_id(1));
+            set_map b(crdt::replica_id(2));
+            for (int k = 0; k < 200; ++k) {
+                b.merge(a.update(k, [](crdt::or_set<int>& s) { return s.add(1); }));
+            }
+            a.merge(b.update(0, [](crdt::or_set<int>& s) { return s.add(2); })); // builds a's index
+            REQUIRE(crdt::detail::dot_store::access::state(a).index.enabled());
+            REQUIRE_THROWS_AS(a.update(7,
+                                       [](crdt::or_set<int>& s) -> crdt::or_set<int> {
+                                           s.add(9);
+                                           throw std::runtime_error("fn failed");
+                                       }),
+                              std::runtime_error);
+            a.verify();
+            REQUIRE(a.get(7)->contains(9));
+        }
+    }
+}
+
+TEST_CASE("or_map: an update whose fn merges into the value keeps the index complete",
+          "[types][or_map]") {
+    set_map a(crdt::replica_id(1));
+    set_map b(crdt::replica_id(2));
+    for (int k = 0; k < 200; ++k) {
+        b.merge(a.update(k, [](crdt::or_set<int>& s) { return s.add(1); }));
+    }
+    a.merge(b.update(0, [](crdt::or_set<int>& s) { return s.add(2); })); // builds a's index
+    REQUIRE(crdt::detail::dot_store::access::state(a).index.enabled());
+    crdt::or_set<int> peer(crdt::replica_id(3));
+    const auto pd = peer.add(42);
+    b.merge(a.update(500, [&](crdt::or_set<int>& s) {
+        s.merge(pd); // a peer's dot enters a's store through the lent value
+        return pd;
+    }));
+    a.verify();
+    const auto rm = b.erase(500);
+    const auto expected = types_test::full_join(a, rm);
+    a.merge(rm);
+    REQUIRE(crdt::detail::dot_store::access::state(a) == expected);
+    REQUIRE_FALSE(a.contains(500));
+    REQUIRE(a == b);
 }

@@ -19,10 +19,12 @@
 #include <crdt/core/causal_context.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/dot.hpp>
+#include <crdt/core/error.hpp>
 #include <crdt/core/version_vector.hpp>
 #include <crdt/detail/dot_store/kernel.hpp>
 
 #include <optional>
+#include <string>
 #include <utility>
 
 CRDT_BEGIN_NAMESPACE
@@ -81,6 +83,15 @@ public:
         return d;
     }
 
+    /// Effects: checks the invariants of the state: every stored dot is in
+    ///   the context, no dot is stored twice, a replica holds no keep set, and
+    ///   the merge index (if built) records every stored dot. CRDT_ASSERT
+    ///   fails if one is broken. Complexity: O(n log n). For tests.
+    void verify() const {
+        state_.verify();
+        CRDT_ASSERT(!id_.has_value() || (state_.keep.empty() && state_.base.empty()));
+    }
+
     /// Returns: the clock (timestamped types).
     const clock_type& clock() const noexcept { return clock_; }
 
@@ -93,6 +104,17 @@ public:
 protected:
     friend struct access;
 
+    template <class Id>
+    static std::string replica_name(const Id& r) {
+        if constexpr (requires { r.to_string(); }) {
+            return r.to_string();
+        } else if constexpr (requires { std::to_string(r); }) {
+            return std::to_string(r);
+        } else {
+            return "(unprintable id)";
+        }
+    }
+
     causal_base() = default;
     explicit causal_base(R id) : id_(std::move(id)) {}
     causal_base(R id, clock_type c) : id_(std::move(id)), clock_(std::move(c)) {}
@@ -104,7 +126,33 @@ protected:
     }
 
     /// Effects: the plain kernel join.
-    void join(const Derived& o) { state_.merge(o.state_); }
+    /// Throws: crdt::error(errc::causality_gap) if *this is a replica (has a
+    ///   replica id) and `o` is a delta_since(v) delta for a version v it has
+    ///   not reached: `o` omits the payloads of dots alive in v, so merging it
+    ///   would leave this replica claiming dots it cannot show. Nothing
+    ///   changes then; merge delta_since(version()) instead.
+    void join(const Derived& o) {
+        if (id_.has_value() && !state_.ctx.version().includes(o.state_.base)) {
+            // An lww_map delta_since(v) delta (its base is v): it may lack
+            // writes inside v that this replica has not seen either.
+            throw error(errc::causality_gap,
+                        "merge: the delta was made by delta_since(v) for a version v this "
+                        "replica has not reached; merge delta_since(version()) instead");
+        }
+        if (id_.has_value()) {
+            for (const auto& d : o.state_.keep) {
+                if (!state_.ctx.contains(d)) {
+                    throw error(errc::causality_gap,
+                                "merge: the delta was made by delta_since(v) for a version v "
+                                "this replica has not reached (it lacks an operation of replica " +
+                                    replica_name(d.replica) + ", counter " +
+                                    std::to_string(d.counter) +
+                                    "); merge delta_since(version()) instead");
+                }
+            }
+        }
+        state_.merge(o.state_);
+    }
 
     /// Effects: gives a removal delta (one whose context holds the removed
     ///   dots and whose store is empty) a fresh dot of its own, in its

@@ -1,7 +1,8 @@
 // crdt/detail/dot_store/codec.hpp -- the codec shared by every causal type.
 //
 // Encoding of a causal state or delta: the causal context (version vector +
-// cloud), the keep set (count, dots), then the store. Decoding validates the
+// cloud), the keep set (count, dots), for stores of the LWW kind (lww_map,
+// maps of them) the base version, then the store. Decoding validates the
 // kernel invariants (every store dot in the context and not kept, no dot
 // twice, no empty substore, keys strictly increasing) and raises
 // crdt::error(errc::invalid_value) naming the offending byte otherwise.

@@ -29,16 +29,22 @@
 // context (so the peer learns removals of dots it holds) and, instead of
 // re-sending the payloads the peer already has, a `keep` set: the alive dots
 // inside `version`. A context "covers" a dot when it contains it and the keep
-// set does not (ctx_view::covers). A state merging such a delta consumes the
-// keep set (it only shields the state's dots during that join).
+// set does not (ctx_view::covers). A state that has seen every kept dot ends
+// the join with an empty keep set; two such deltas join into one whose keep
+// set is what both still describe as alive (see causal).
 //
 // lww_store.hpp adds a fourth store kind for lww_map (per key, the largest
 // timestamped write wins; removal is a timestamped tombstone), joined by the
-// same causal::merge with the same context union.
+// same causal::merge with the same context union. Its deltas say what they
+// leave out by a base version instead of a keep set (causal::base), which is
+// encoded after the keep set for that kind only.
 //
 // Complexity: dot_set/dot_fun join O(n + m); dot_map join O(n + m) with flat
 // maps, O(n + m) expected with hashed maps; join_key O(log n) / O(1) plus the
-// substore join.
+// substore join. causal::merge of a delta touching k keys (stored, or holding
+// a dot its context covers) into a state of n >= 64 keys, k <= n / 8, visits
+// only those k keys through a dot -> key index (dot_index.hpp): O(k log n)
+// plus the substore joins, after an O(n log n) build on first use.
 // Thread safety: values. Exception safety: basic for joins (the state stays
 // valid but may be partially joined if an allocation fails).
 #pragma once
@@ -49,6 +55,7 @@
 #include <crdt/core/dot.hpp>
 #include <crdt/core/error.hpp>
 #include <crdt/core/version_vector.hpp>
+#include <crdt/detail/dot_store/dot_index.hpp>
 
 #include <boost/container/flat_map.hpp>
 #include <boost/container/flat_set.hpp>
@@ -68,17 +75,28 @@ namespace detail::dot_store {
 template <class R>
 using keep_set = boost::container::flat_set<basic_dot<R>>;
 
-/// The other side of a join: its context minus its keep set.
+/// The other side of a join: its context minus its keep set (and minus its
+/// base, for the LWW kind: see causal).
 template <class R>
 struct ctx_view {
     const basic_causal_context<R>& ctx;
     const keep_set<R>& keep;
+    const basic_version_vector<R>* base = nullptr;
 
     /// Returns: whether this side saw `d` and did not keep it (so, if it is
-    ///   not in this side's store, this side removed it).
+    ///   not in this side's store, this side removed it; for the LWW kind:
+    ///   this side holds d's write or one that beats it).
     bool covers(const basic_dot<R>& d) const {
-        return ctx.contains(d) && (keep.empty() || keep.find(d) == keep.end());
+        return ctx.contains(d) && (keep.empty() || keep.find(d) == keep.end()) &&
+               (base == nullptr || base->empty() || !base->contains(d));
     }
+};
+
+/// Returns: whether store kind S describes what a delta leaves out by a
+///   base version rather than a keep set (lww_store).
+template <class S>
+inline constexpr bool uses_base = requires {
+    requires S::uses_base;
 };
 
 /// Returns: whether the set in `[first, last)` is strictly increasing.
@@ -298,8 +316,13 @@ template <class R, class K, class S, class Containers, class Alloc>
 class dot_map {
 public:
     using dot_type = basic_dot<R>;
+    using key_type = K;
     using container = typename Containers::template map<K, S, Alloc>;
     static constexpr bool ordered = Containers::ordered;
+    /// A causal state over a dot_map keeps a dot -> key index (dot_index.hpp).
+    using index_type = dot_index<R, K>;
+    /// Maps of LWW values describe what their deltas leave out by a base.
+    static constexpr bool uses_base = dot_store::uses_base<S>;
 
     bool empty() const noexcept { return map_.empty(); }
     std::size_t size() const noexcept { return map_.size(); }
@@ -486,50 +509,203 @@ private:
 
 // --- causal -------------------------------------------------------------------
 
+/// The index a causal state keeps for store S: S::index_type, or nothing.
+struct no_index {
+    static constexpr bool enabled() noexcept { return false; }
+};
+template <class S>
+struct index_of {
+    using type = no_index;
+};
+template <class S>
+requires requires {
+    typename S::index_type;
+}
+struct index_of<S> {
+    using type = typename S::index_type;
+};
+
 /// A causal state or delta: a store, the context it was made in, and (only in
-/// deltas computed by `since`) the keep set.
+/// deltas computed by `since`, and joins of them) the keep set.
+///
+/// A keep set describes dots that are alive at the sender but whose payload
+/// the delta leaves out. Per dot, a causal value says one of: stored (alive,
+/// with its payload), kept (alive, payload elsewhere), removed (in the
+/// context, neither stored nor kept) or unseen. The join keeps a dot alive
+/// iff both sides have it alive or one has it alive and the other has not
+/// seen it; it is stored if either side stores it, else kept. So the keep set
+/// of a join is: the dots one side keeps that the other keeps or has not
+/// seen. The join is then commutative, associative and idempotent on deltas
+/// with keep sets too. (A state merging a delta whose kept dots it has all
+/// seen ends with an empty keep set; causal_base refuses, for a replica, a
+/// delta that would leave one.)
 template <class S, class R>
 struct causal {
     using dot_type = basic_dot<R>;
     using context_type = basic_causal_context<R>;
     using version_type = basic_version_vector<R>;
+    using index_type = typename index_of<S>::type;
+    static constexpr bool indexed = !std::is_same_v<index_type, no_index>;
 
     S store;
     context_type ctx;
     keep_set<R> keep;
+    /// LWW kind only: the version a delta_since delta was made for; the
+    ///   store may lack writes inside it (empty for states and mutator
+    ///   deltas, which hold every write their context covers, or one beating
+    ///   it). Joins keep it as small as they can (joined_base).
+    version_type base;
+    /// Not part of the value (ignored by ==, not encoded): see dot_index.hpp.
+    [[no_unique_address]] index_type index;
 
-    ctx_view<R> view() const noexcept { return {ctx, keep}; }
+    ctx_view<R> view() const noexcept { return {ctx, keep, &base}; }
 
     /// Effects: *this becomes the join of *this and `o`.
     void merge(const causal& o) {
         if (&o == this) {
             return; // idempotent; and a join must not read what it moves
         }
-        store.join(&o.store, view(), o.view());
+        keep_set<R> joined = joined_keep(o); // reads the contexts before they merge
+        version_type joined_b;
+        if constexpr (uses_base<S>) {
+            joined_b = joined_base(o);
+        }
+        if constexpr (indexed) {
+            // The dots `o` adds to our store: those we had not seen, or kept
+            // without storing (view().covers is false for both). Read before
+            // the contexts merge.
+            std::vector<std::pair<dot_type, const typename S::key_type*>> added;
+            try {
+                if (!sparse_join(o)) {
+                    store.join(&o.store, view(), o.view());
+                }
+                if (index.enabled()) {
+                    const ctx_view<R> mine = view();
+                    for (const auto& e : o.store.map()) {
+                        e.second.for_each_dot([&](const dot_type& d) {
+                            if (!mine.covers(d)) {
+                                added.emplace_back(d, &e.first);
+                            }
+                        });
+                    }
+                }
+            } catch (...) {
+                index.disable(); // it may now miss dots the partial join stored
+                throw;
+            }
+            if (index.enabled()) {
+                if (added.size() > index.entries() / 8 + 64) {
+                    rebuild_index(); // cheaper than many out-of-order adds
+                } else {
+                    std::sort(added.begin(), added.end(),
+                              [](const auto& a, const auto& b) { return a.first < b.first; });
+                    for (const auto& [d, k] : added) {
+                        note(d, *k);
+                    }
+                }
+            }
+        } else {
+            store.join(&o.store, view(), o.view());
+        }
         ctx.merge(o.ctx);
-        merge_keep(o);
+        keep = std::move(joined);
+        if constexpr (uses_base<S>) {
+            base = std::move(joined_b);
+        }
+    }
+
+    /// Effects: if the index is built, records that key `k` holds dot `d`
+    ///   (mutators that change the store without merge() call this for each
+    ///   dot they add). Should that fail, drops the index instead: an index
+    ///   missing a dot would make a later merge skip a key.
+    ///   Requires: the store is whole (every key's substore in place): the
+    ///   index may be rebuilt from it here, once it has doubled.
+    template <class Key>
+    void note(const dot_type& d, const Key& k) noexcept {
+        if constexpr (indexed) {
+            if (index.enabled()) {
+                try {
+                    index.add(d, k);
+                } catch (...) {
+                    index.disable();
+                    return;
+                }
+                if (index.wants_rebuild()) {
+                    rebuild_index();
+                }
+            }
+        }
+    }
+
+    /// Effects: drops the index (a caller whose change to the store may have
+    ///   failed halfway; the next merge that can use the index rebuilds it).
+    void drop_index() noexcept {
+        if constexpr (indexed) {
+            index.disable();
+        }
     }
 
     /// Returns: what a peer at `v` lacks: the store parts with dots outside
-    ///   `v`, the whole context, and the alive dots inside `v` as the keep set.
+    ///   `v`, the whole context, and as the keep set the alive dots inside
+    ///   `v` (plus this value's own keep set: dots alive elsewhere).
     causal since(const version_type& v) const {
-        std::vector<dot_type> kept;
+        std::vector<dot_type> kept(keep.begin(), keep.end());
         causal out;
         out.store = store.since(v, kept);
         out.ctx = ctx;
         std::sort(kept.begin(), kept.end());
+        kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
         out.keep.adopt_sequence(boost::container::ordered_unique_range,
                                 typename keep_set<R>::sequence_type(kept.begin(), kept.end()));
+        if constexpr (uses_base<S>) {
+            out.base = v;
+            out.base.merge(base); // our own gaps stay gaps
+        }
         return out;
     }
 
-    friend bool operator==(const causal&, const causal&) = default;
+    friend bool operator==(const causal& a, const causal& b) {
+        return a.store == b.store && a.ctx == b.ctx && a.keep == b.keep && a.base == b.base;
+    }
+
+    /// Effects: checks the kernel invariants (every stored dot in the context
+    ///   and not kept, no dot twice, every kept dot in the context) and that
+    ///   the index, when built, records every stored dot under its key.
+    ///   CRDT_ASSERT fails if one is broken.
+    void verify() const {
+        ctx.verify();
+        std::vector<dot_type> dots;
+        store.for_each_dot([&](const dot_type& d) {
+            dots.push_back(d);
+            CRDT_ASSERT(ctx.contains(d));
+            CRDT_ASSERT(keep.find(d) == keep.end());
+        });
+        std::sort(dots.begin(), dots.end());
+        CRDT_ASSERT(std::adjacent_find(dots.begin(), dots.end()) == dots.end());
+        for (const auto& d : keep) {
+            CRDT_ASSERT(ctx.contains(d));
+        }
+        CRDT_ASSERT(uses_base<S> || base.empty());
+        if constexpr (indexed) {
+            if (index.enabled()) {
+                for (const auto& e : store.map()) {
+                    e.second.for_each_dot([&](const dot_type& d) {
+                        const auto* k = index.find(d);
+                        CRDT_ASSERT(k != nullptr && *k == e.first);
+                    });
+                }
+            }
+        }
+    }
 
     void encode(byte_writer& w) const {
         codec<context_type>::encode(w, ctx);
         w.varint(keep.size());
         for (const auto& d : keep) {
             codec<dot_type>::encode(w, d);
+        }
+        if constexpr (uses_base<S>) {
+            codec<version_type>::encode(w, base);
         }
         store.encode(w);
     }
@@ -549,6 +725,9 @@ struct causal {
             }
         }
         c.keep.adopt_sequence(boost::container::ordered_unique_range, std::move(seq));
+        if constexpr (uses_base<S>) {
+            c.base = codec<version_type>::decode(r);
+        }
         const std::size_t store_at = r.offset();
         c.store = S::decode(r);
         std::vector<dot_type> dots;
@@ -566,15 +745,132 @@ struct causal {
     }
 
 private:
-    // A state (empty keep set) consumes a delta's keep set: the kept dots
-    // only shield this side's own dots during the join. Two deltas with
-    // keep sets compose by union, minus the dots now stored explicitly.
-    void merge_keep(const causal& o) {
-        if (keep.empty()) {
-            return;
+    // Builds the index from the store; on failure leaves it disabled.
+    void rebuild_index() noexcept {
+        try {
+            index.rebuild(store.map());
+        } catch (...) {
+            index.disable();
         }
-        keep.insert(o.keep.begin(), o.keep.end());
-        store.for_each_dot([&](const dot_type& d) { keep.erase(d); });
+    }
+
+    // The join for a delta much smaller than the store: only the keys `o`
+    // stores and the keys holding a dot `o`'s context covers can change
+    // (every other key keeps all its dots), so join just those. Builds the
+    // index the first time it pays. Returns: whether it joined (false: the
+    // caller does the full join; nothing has changed).
+    bool sparse_join(const causal& o) {
+        using K = typename S::key_type;
+        const std::size_t n = store.size();
+        if (n < 64) {
+            return false;
+        }
+        const std::size_t budget = n / 8; // keys we may visit instead of n
+        if (o.store.size() > budget) {
+            return false;
+        }
+        if (index.enabled()) {
+            if (index.covered_count(o.ctx) > budget - o.store.size()) {
+                return false;
+            }
+        } else {
+            // At most this many of our dots are in o's context.
+            std::size_t dots = o.ctx.cloud().size() + o.store.size();
+            for (const auto& e : o.ctx.version()) {
+                if (e.counter > budget || (dots += static_cast<std::size_t>(e.counter)) > budget) {
+                    return false;
+                }
+            }
+            if (dots > budget) {
+                return false;
+            }
+            rebuild_index();
+            if (!index.enabled()) {
+                return false;
+            }
+        }
+        std::vector<const K*> keys;
+        keys.reserve(o.store.size() + 4);
+        const ctx_view<R> theirs = o.view();
+        index.for_each_covered(o.ctx, [&](const dot_type& d, const K& k) {
+            if (theirs.covers(d)) {
+                keys.push_back(&k);
+            }
+        });
+        for (const auto& e : o.store.map()) {
+            keys.push_back(&e.first);
+        }
+        if constexpr (requires(const K& a) { a < a; }) {
+            std::sort(keys.begin(), keys.end(), [](const K* a, const K* b) { return *a < *b; });
+            keys.erase(std::unique(keys.begin(), keys.end(),
+                                   [](const K* a, const K* b) { return *a == *b; }),
+                       keys.end());
+        } // else a key may be joined twice: join_key is idempotent
+        const ctx_view<R> mine = view();
+        for (const K* k : keys) {
+            store.join_key(*k, o.store.find(*k), mine, theirs);
+        }
+        return true;
+    }
+
+    // The base of the join with `o` (LWW kind). A side with an empty base
+    // is complete: it holds every write its context covers, or one beating
+    // it. A side with a base may lack any write its base covers, and also a
+    // write outside its base that a write inside it beats; so only a complete
+    // side can vouch for writes: an entry (r, c) of one side's base drops
+    // out when the other side is complete and has seen r's writes up to c.
+    // What stays may over-state what the join lacks (a version vector cannot
+    // say exactly), which only makes a later join compare writes instead of
+    // skipping them. Symmetric in the two sides; a replica (complete) that
+    // includes the other's base ends complete.
+    version_type joined_base(const causal& o) const {
+        version_type out;
+        if (base.empty() && o.base.empty()) {
+            return out;
+        }
+        const auto add = [&out](const version_type& b, const causal& other) {
+            for (const auto& e : b) {
+                if (other.base.empty() && other.ctx.version().get(e.replica) >= e.counter) {
+                    continue;
+                }
+                out.advance(e.replica, e.counter);
+            }
+        };
+        add(base, o);
+        add(o.base, *this);
+        return out;
+    }
+
+    // The keep set of the join with `o` (see the struct comment), from the
+    // contexts before they merge. No dot of it is stored by either side (a
+    // side never stores a dot it keeps, nor one it has not seen).
+    keep_set<R> joined_keep(const causal& o) const {
+        keep_set<R> out;
+        if (keep.empty() && o.keep.empty()) {
+            return out;
+        }
+        typename keep_set<R>::sequence_type seq;
+        auto a = keep.begin();
+        auto b = o.keep.begin();
+        while (a != keep.end() || b != o.keep.end()) {
+            if (b == o.keep.end() || (a != keep.end() && *a < *b)) {
+                if (!o.ctx.contains(*a)) {
+                    seq.push_back(*a);
+                }
+                ++a;
+            } else if (a == keep.end() || *b < *a) {
+                if (!ctx.contains(*b)) {
+                    seq.push_back(*b);
+                }
+                ++b;
+            } else {
+                seq.push_back(*a);
+                ++a;
+                ++b;
+            }
+        }
+        out.adopt_sequence(boost::container::ordered_unique_range, std::move(seq));
+        return out;
     }
 };
 

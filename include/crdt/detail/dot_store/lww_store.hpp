@@ -6,10 +6,13 @@
 // by the tie-break policy and the counter orders two writes of one replica
 // at one timestamp. Removal is a write too (a tombstone), so a store never
 // loses a key through its context: join(nullptr) changes nothing, and a
-// join skips the other side's writes whose dots this side's context already
-// covers (it has seen them: what it holds for that key is at least as new,
-// or was purged). The join is the per-key max, a semilattice; together with
-// the context's union it is the kernel's join for this kind.
+// complete side (no base: a state or a mutator delta) skips the other side's
+// writes whose dots its context already covers (it has seen them: what it
+// holds for that key is at least as new, or was purged). A delta_since
+// delta has a base (the version it was made for; kernel.hpp, causal::base)
+// and may lack writes, so it never skips. The join is the per-key max, a
+// semilattice; together with the context's union it is the kernel's join
+// for this kind.
 //
 // Layout (per key, for lww_map<uint64_t, uint64_t> with Lamport clocks:
 // 8 + 8 + 8 + 8 = 32 bytes in `slots_`, plus 4 / load-factor bytes of index):
@@ -70,6 +73,9 @@ public:
     using key_type = K;
     using mapped_type = V;
     using timestamp_type = TS;
+
+    /// Deltas describe what they leave out by a base version (kernel.hpp).
+    static constexpr bool uses_base = true;
 
     static constexpr unsigned counter_bits = 43;
     static constexpr unsigned replica_bits = 20;
@@ -171,9 +177,12 @@ public:
         if (slots_.empty()) {
             reserve(other->slots_.size());
         }
+        // Only a complete side (no base: it holds every write its context
+        // covers, or one beating it) may skip a write it has seen.
+        const bool complete = mine.base == nullptr || mine.base->empty();
         for (const auto& o : other->slots_) {
             const R& replica = other->replicas_[o.replica_index()];
-            if (mine.covers(dot_type{replica, o.counter()})) {
+            if (complete && mine.covers(dot_type{replica, o.counter()})) {
                 continue;
             }
             if (slot* s = find_impl(o.key)) {
@@ -200,7 +209,8 @@ public:
     }
 
     /// Returns: the writes whose dots are not in `v` (the LWW kind needs no
-    ///   keep set: it never removes through the context).
+    ///   keep set: it never removes through the context; causal::since
+    ///   records `v` as the delta's base instead).
     lww_store since(const basic_version_vector<R>& v, std::vector<dot_type>&) const {
         lww_store out;
         out.replicas_ = replicas_;
