@@ -2,10 +2,13 @@
 //
 // Input: one selector byte (which instantiation), then the encoding. Oracles
 // beyond the kit's (fuzz/support/harness.hpp): a decoded state merged with
-// itself is unchanged (idempotence); merging it into an empty state and into
-// a valid state does not throw; empty() iff values() is empty.
+// itself is unchanged (idempotence); merging it into an empty state and into a
+// valid state does not throw (a replica may refuse a delta for a version it
+// has not reached: errc::causality_gap, unchanged); empty() iff values() is
+// empty.
 #include "support/harness.hpp"
 
+#include <crdt/core/error.hpp>
 #include <crdt/mv_register.hpp>
 
 #include <cstddef>
@@ -39,7 +42,18 @@ void check_decoded(const T& v) {
     T empty;
     empty.merge(v);
     T seeded = sample<T>();
-    seeded.merge(v);
+    {
+        // A replica refuses a delta_since(v) delta for a v it has not reached
+        // (errc::causality_gap) and stays as it was; anything else is a bug.
+        const T before = seeded;
+        try {
+            seeded.merge(v);
+        } catch (const crdt::error& e) {
+            if (e.cause() != crdt::errc::causality_gap || !(seeded == before)) {
+                crdt_fuzz::fail("merge into a replica threw other than a clean causality_gap");
+            }
+        }
+    }
     const bool none = v.values().begin() == v.values().end();
     if (none != v.empty()) {
         crdt_fuzz::fail("empty() disagrees with values()");

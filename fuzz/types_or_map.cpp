@@ -1,12 +1,15 @@
-// fuzz/types_or_map.cpp -- crdt::decode of or_map (table rows, nested sets, counters) states and
-// deltas.
+// fuzz/types_or_map.cpp -- crdt::decode of or_map (table rows, nested sets,
+// counters) states and deltas.
 //
 // Input: one selector byte (which instantiation), then the encoding. Oracles
 // beyond the kit's (fuzz/support/harness.hpp): a decoded state merged with
-// itself is unchanged (idempotence); merging it into an empty state and into
-// a valid state does not throw; keys() has size() elements and each is contains() with a get().
+// itself is unchanged (idempotence); merging it into an empty state and into a
+// valid state does not throw (a replica may refuse a delta for a version it
+// has not reached: errc::causality_gap, unchanged); keys() has size() elements
+// and each is contains() with a get().
 #include "support/harness.hpp"
 
+#include <crdt/core/error.hpp>
 #include <crdt/lww_map.hpp>
 #include <crdt/or_map.hpp>
 #include <crdt/or_set.hpp>
@@ -60,7 +63,18 @@ void check_decoded(const T& v) {
     T empty;
     empty.merge(v);
     T seeded = sample<T>();
-    seeded.merge(v);
+    {
+        // A replica refuses a delta_since(v) delta for a v it has not reached
+        // (errc::causality_gap) and stays as it was; anything else is a bug.
+        const T before = seeded;
+        try {
+            seeded.merge(v);
+        } catch (const crdt::error& e) {
+            if (e.cause() != crdt::errc::causality_gap || !(seeded == before)) {
+                crdt_fuzz::fail("merge into a replica threw other than a clean causality_gap");
+            }
+        }
+    }
     std::size_t n = 0;
     for (const auto& k : v.keys()) {
         ++n;

@@ -2,10 +2,13 @@
 //
 // Input: one selector byte (which instantiation), then the encoding. Oracles
 // beyond the kit's (fuzz/support/harness.hpp): a decoded state merged with
-// itself is unchanged (idempotence); merging it into an empty state and into
-// a valid state does not throw; size() is the number of elements(), each contains().
+// itself is unchanged (idempotence); merging it into an empty state and into a
+// valid state does not throw (a replica may refuse a delta for a version it
+// has not reached: errc::causality_gap, unchanged); size() is the number of
+// elements(), each contains().
 #include "support/harness.hpp"
 
+#include <crdt/core/error.hpp>
 #include <crdt/or_set.hpp>
 
 #include <cstddef>
@@ -51,7 +54,18 @@ void check_decoded(const T& v) {
     T empty;
     empty.merge(v);
     T seeded = sample<T>();
-    seeded.merge(v);
+    {
+        // A replica refuses a delta_since(v) delta for a v it has not reached
+        // (errc::causality_gap) and stays as it was; anything else is a bug.
+        const T before = seeded;
+        try {
+            seeded.merge(v);
+        } catch (const crdt::error& e) {
+            if (e.cause() != crdt::errc::causality_gap || !(seeded == before)) {
+                crdt_fuzz::fail("merge into a replica threw other than a clean causality_gap");
+            }
+        }
+    }
     std::size_t n = 0;
     for (const auto& x : v.elements()) {
         ++n;

@@ -2,9 +2,9 @@
 // schema-less rows and index keys).
 //
 // Input: the encoding of one value. Oracles beyond the kit's
-// (fuzz/support/harness.hpp): the order is reflexive and antisymmetric
-// against a set of reference values, consistent with ==, and equal values
-// hash equally (including a copy).
+// (fuzz/support/harness.hpp): the order is reflexive and antisymmetric against
+// a set of reference values, consistent with ==, and equal values hash equally
+// (including a copy).
 #include "support/harness.hpp"
 
 #include <crdt/value.hpp>

@@ -220,7 +220,10 @@ public:
     ///   others' states. Each replica purges on its own.
     /// Effects: removes the tombstones whose dots are in `stable`; the dots
     ///   stay in the context, so a late copy of a purged tombstone, or of
-    ///   any write it superseded, is recognized and skipped.
+    ///   any write it superseded, is recognized and skipped. (By replicas: a
+    ///   delta holder that buffered such a write before the purge keeps it,
+    ///   so start a new replica from a replica's state or delta_since, not
+    ///   from a buffer older than the purge.)
     /// Returns: the number of tombstones removed. Complexity: O(n).
     std::size_t purge_tombstones(const typename base::version_type& stable) {
         return this->state_.store.purge(stable);

@@ -583,7 +583,10 @@ struct causal {
                     const ctx_view<R> mine = view();
                     for (const auto& e : o.store.map()) {
                         e.second.for_each_dot([&](const dot_type& d) {
-                            if (!mine.covers(d)) {
+                            // An LWW side with a base skips nothing it has
+                            // seen (lww_store::join): any of o's dots may
+                            // become stored.
+                            if (!mine.covers(d) || (uses_base<S> && !base.empty())) {
                                 added.emplace_back(d, &e.first);
                             }
                         });
