@@ -17,7 +17,9 @@
 // Layout (per key, for lww_map<uint64_t, uint64_t> with Lamport clocks:
 // 8 + 8 + 8 + 8 = 32 bytes in `slots_`, plus 4 / load-factor bytes of index):
 //
-//   slots_    std::vector<slot> in insertion order; slot = {key, value,
+//   slots_    segmented_vector<slot> (blocks of 1024 slots: never more than
+//             one block unused, and no slot moves once the map holds a
+//             block) in insertion order; slot = {key, value,
 //             timestamp, meta}. meta packs, from the top bit down:
 //               replica index (20 bits) -- into `replicas_`,
 //               counter       (43 bits) -- the write's dot counter (>= 1),
@@ -53,6 +55,7 @@
 #include <crdt/core/version_vector.hpp>
 #include <crdt/detail/dot_store/kernel.hpp>
 #include <crdt/detail/hash.hpp>
+#include <crdt/detail/segmented_vector.hpp>
 
 #include <boost/container/small_vector.hpp>
 
@@ -109,7 +112,7 @@ public:
     std::size_t size() const noexcept { return slots_.size(); }
     /// Returns: the number of keys that are not tombstones.
     std::size_t live() const noexcept { return live_; }
-    const std::vector<slot, slot_alloc>& slots() const noexcept { return slots_; }
+    const segmented_vector<slot, slot_alloc>& slots() const noexcept { return slots_; }
     const R& replica_of(const slot& s) const noexcept { return replicas_[s.replica_index()]; }
     dot_type dot_of(const slot& s) const { return dot_type{replica_of(s), s.counter()}; }
 
@@ -231,7 +234,7 @@ public:
     /// Effects: removes the tombstones whose dots are in `stable`.
     /// Returns: how many were removed. Complexity: O(n).
     std::size_t purge(const basic_version_vector<R>& stable) {
-        std::vector<slot, slot_alloc> kept;
+        segmented_vector<slot, slot_alloc> kept;
         kept.reserve(slots_.size());
         std::size_t removed = 0;
         for (auto& s : slots_) {
@@ -342,7 +345,7 @@ public:
 
     /// Returns: bytes allocated by this store (slots, index, replica table).
     std::size_t allocated_bytes() const noexcept {
-        return slots_.capacity() * sizeof(slot) + index_.capacity() * sizeof(std::uint32_t) +
+        return slots_.allocated_bytes() + index_.capacity() * sizeof(std::uint32_t) +
                (replicas_.capacity() > 4 ? replicas_.capacity() * sizeof(R) : 0);
     }
 
@@ -454,7 +457,7 @@ private:
         }
     }
 
-    std::vector<slot, slot_alloc> slots_;
+    segmented_vector<slot, slot_alloc> slots_;
     std::vector<std::uint32_t, index_alloc> index_;
     boost::container::small_vector<R, 4> replicas_;
     std::size_t live_ = 0;
