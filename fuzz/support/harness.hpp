@@ -107,6 +107,22 @@ int run(const std::uint8_t* data, std::size_t size, Body&& body) {
 
 // --- checking crdt::error ---------------------------------------------------
 
+/// Effects: merges the decoded value `v` into the replica `replica`. A
+///   replica refuses a delta_since(w) delta for a w it has not reached with
+///   crdt::error(errc::causality_gap) and must then be unchanged; any other
+///   exception, or a changed replica, is a failure.
+template <class T>
+void merge_into_replica(T& replica, const T& v) {
+    const T before = replica;
+    try {
+        replica.merge(v);
+    } catch (const crdt::error& e) {
+        if (e.cause() != crdt::errc::causality_gap || !(replica == before)) {
+            fail("merge into a replica threw other than a clean causality_gap");
+        }
+    }
+}
+
 /// Returns: whether `cause` is something a decoder may report.
 inline bool is_decoding_cause(crdt::errc cause) noexcept {
     switch (cause) {
