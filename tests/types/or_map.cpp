@@ -61,6 +61,21 @@ M random_op(M& m, std::mt19937_64& rng) {
 using maps =
     std::tuple<set_map, set_map_hashed, counter_map, register_map, lww_register_map, nested_map>;
 
+// One random edit of a table of `rows` rows: erases a row once in
+// `erase_one_in`, else sets or erases one of 4 fields.
+table random_row_edit(table& t, std::mt19937_64& rng, std::uint64_t rows,
+                      std::uint64_t erase_one_in) {
+    const std::string key = "row" + std::to_string(rng() % rows);
+    if (rng() % erase_one_in == 0) {
+        return t.erase(key);
+    }
+    const std::string field = "f" + std::to_string(rng() % 4);
+    const auto v = static_cast<std::int64_t>(rng() % 10);
+    return t.update(key, [&](row& x) {
+        return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
+    });
+}
+
 } // namespace
 
 TEMPLATE_LIST_TEST_CASE("or_map: random replicas converge and obey the laws", "[types][or_map]",
@@ -165,17 +180,7 @@ TEST_CASE("or_map: table rows converge under random edits", "[types][or_map]") {
         CAPTURE(seed);
         auto r = types_test::simulate<table>(
             seed, 2 + round, 60, [](crdt::replica_id id) { return table(id); },
-            [](table& t, std::mt19937_64& rng) {
-                const std::string key = "row" + std::to_string(rng() % 5);
-                if (rng() % 5 == 0) {
-                    return t.erase(key);
-                }
-                const std::string field = "f" + std::to_string(rng() % 4);
-                const auto v = static_cast<std::int64_t>(rng() % 10);
-                return t.update(key, [&](row& x) {
-                    return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
-                });
-            });
+            [](table& t, std::mt19937_64& rng) { return random_row_edit(t, rng, 5, 5); });
         types_test::check_run(r, seed, types_test::delta_joins::applied);
     }
 }
@@ -215,18 +220,8 @@ TEST_CASE("or_map: a small delta merged into a large map touches only its keys",
         SECTION("table rows: or_map<std::string, lww_map<std::string, value>>") {
             types_test::check_sparse_merges<table>(
                 seed, [](crdt::replica_id id) { return table(id); },
-                [](table& t, std::mt19937_64& rng) {
-                    const std::string key = "row" + std::to_string(rng() % 400);
-                    if (rng() % 8 == 0) {
-                        return t.erase(key);
-                    }
-                    const std::string field = "f" + std::to_string(rng() % 4);
-                    const auto v = static_cast<std::int64_t>(rng() % 10);
-                    return t.update(key, [&](row& x) {
-                        return rng() % 4 == 0 ? x.erase(field) : x.set(field, crdt::value(v));
-                    });
-                },
-                400, 200);
+                [](table& t, std::mt19937_64& rng) { return random_row_edit(t, rng, 400, 8); }, 400,
+                200);
         }
         SECTION("a mutation that throws still indexes the dots it made") {
             // fn makes a dot, then throws: the value goes back to the map
