@@ -881,6 +881,25 @@ TEST_CASE("bad messages are rejected with their cause and change nothing", "[syn
         CHECK(net.stats(b).rejected == stats_before.rejected + 5);
         CHECK(net.stats(b).messages_in == stats_before.messages_in + 5);
     }
+    SECTION("a delta that needs more than the base its message names") {
+        // delta_since(v) of a replica b never heard from, sent without a
+        // base: b's lww_map refuses it (causality_gap) and the session
+        // reports that like any bad message.
+        map_t c{crdt::replica_id(9)};
+        c.set("c1", "1");
+        const auto v = c.version();
+        c.set("c2", "2");
+        auto m = crdt::decode_sync_message(good);
+        auto& d = std::get<crdt::sync_delta>(m.body);
+        d.transfer = 2000; // not good's transfer, which must still apply below
+        d.payload = crdt::encode(c.delta_since(v));
+        d.total = d.payload.size();
+        d.part = 0;
+        d.parts = 1;
+        d.has_base = false;
+        d.base.clear();
+        expect(crdt::encode_sync_message(m), crdt::errc::causality_gap);
+    }
     SECTION("a well-formed message whose version or payload does not decode") {
         auto m = crdt::decode_sync_message(good);
         std::get<crdt::sync_delta>(m.body).payload = bytes{std::byte{0xff}};

@@ -8,7 +8,10 @@
 // delta arrives, an `apply` callable `bool(delta_t<T>&& delta, const version_type*
 // base)` that merges the delta into the state and makes it durable (`base`:
 // the version the delta needs, nullptr for a mutator delta; false: it was
-// rejected, and `apply` has reported why). crdt::store::replica
+// rejected, and `apply` has reported why; a crdt::error thrown by `apply`,
+// e.g. errc::causality_gap from a delta that needs more than the base its
+// message names, is reported through on_error like a bad message, and the
+// session carries on). crdt::store::replica
 // (crdt/store/replica.hpp) is the usual host; tests drive sessions directly.
 //
 // The protocol, per peer (it assumes messages are lost, duplicated,
@@ -564,10 +567,22 @@ private:
             }
             return;
         }
-        if (apply(std::move(*delta), base ? &*base : nullptr)) {
+        if (apply_delta(p, apply, std::move(*delta), base ? &*base : nullptr)) {
             ++stats_.deltas_applied;
         }
         apply_buffered(state, apply);
+    }
+
+    // Calls apply; a crdt::error from it rejects the message (the delta came
+    // from peer p: bad input from outside, not a local failure to raise).
+    template <class Apply>
+    bool apply_delta(peer_id p, Apply& apply, delta_type&& d, const version_type* base) {
+        try {
+            return apply(std::move(d), base);
+        } catch (const error& e) {
+            reject(p, e);
+            return false;
+        }
     }
 
     // Applies buffered deltas whose base the state now includes, until none.
@@ -580,7 +595,7 @@ private:
                     if (state.version().includes(it->base)) {
                         waiting w = std::move(*it);
                         it = ps.buffered.erase(it);
-                        if (apply(std::move(w.delta), &w.base)) {
+                        if (apply_delta(id, apply, std::move(w.delta), &w.base)) {
                             ++stats_.deltas_applied;
                         }
                         progress = true;
