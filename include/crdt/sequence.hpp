@@ -221,7 +221,7 @@ public:
     /// Returns: the document at version `v` (see visit_at).
     std::vector<T> content_at(const version_type& v) const {
         std::vector<T> out;
-        visit_at(v, [&](std::span<const T> s) { out.insert(out.end(), s.begin(), s.end()); });
+        engine_.append_at(to_lvs(v), out);
         return out;
     }
     /// Returns: the edits that turn content_at(v1) into content_at(v2):
@@ -272,9 +272,8 @@ private:
             engine_.for_each_op(
                 lo, hi,
                 [&](lv_t lv, lv_t n, lv_t left, lv_t right) {
-                    const T* p = engine_.data(lv);
                     out.ops.emplace_back(insert_op{dot_of(lv), origin(left), origin(right),
-                                                   std::vector<T>(p, p + n)});
+                                                   engine_.elements(lv, n)});
                 },
                 [&](lv_t lv, lv_t n, lv_t target) {
                     const dot_type id = dot_of(lv);

@@ -16,9 +16,13 @@
 //
 // The op store (struct store, shared by every branch of one document
 // through a shared_ptr) holds, append-only by LV: the elements, once each, in
-// an arena (delete LVs hold a value-initialized placeholder), so runs own no
-// memory; the id tables; and the deletes both ways: per insert LV its first
-// delete (plus a multimap of concurrent further ones), and per delete LV its
+// an arena (delete LVs hold a placeholder; code points take one byte each
+// while they fit, see element_arena<char32_t>), so runs own no memory; an
+// insert/delete bit per LV; the id tables; and the deletes both ways: per
+// insert LV its first
+// delete in a run-length table (first_delete_table: spans of elements whose
+// first deletes step by +1 or -1, a few per backspaced or deleted stretch),
+// plus a multimap of concurrent further ones, and per delete LV its
 // target in a run-length table (spans of ascending or descending targets),
 // from which for_each_op rebuilds the ops of an LV range with their origins
 // and targets (deltas). A branch (the rest of the engine) is its run tree,
@@ -47,6 +51,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -77,18 +82,183 @@ template <class T>
 struct element_metrics {
     static metrics measure(const T*, std::size_t) noexcept { return {}; }
 };
+/// Returns: the metrics of the code points p[0, n) (C: any unsigned type
+/// holding code points).
+template <class C>
+metrics measure_code_points(const C* p, std::size_t n) noexcept {
+    metrics m;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<char32_t>(p[i]);
+        m.utf8 += c < 0x80 ? 1u : c < 0x800 ? 2u : c < 0x10000 ? 3u : 4u;
+        m.utf16 += c < 0x10000 ? 1u : 2u;
+        m.lines += c == U'\n' ? 1u : 0u;
+    }
+    return m;
+}
 template <>
 struct element_metrics<char32_t> {
     static metrics measure(const char32_t* p, std::size_t n) noexcept {
-        metrics m;
-        for (std::size_t i = 0; i < n; ++i) {
-            const char32_t c = p[i];
-            m.utf8 += c < 0x80 ? 1u : c < 0x800 ? 2u : c < 0x10000 ? 3u : 4u;
-            m.utf16 += c < 0x10000 ? 1u : 2u;
-            m.lines += c == U'\n' ? 1u : 0u;
-        }
-        return m;
+        return measure_code_points(p, n);
     }
+};
+
+/// The elements of the op store by LV (a value-initialized placeholder for
+/// each delete LV), append-only. Readers get elements by value or as spans
+/// of `const T*` (for_each_span). Generic T: one std::vector<T>.
+template <class T>
+class element_arena {
+public:
+    std::size_t size() const noexcept { return v_.size(); }
+    /// Effects: appends n value-initialized elements (placeholders).
+    void grow(std::size_t n) { v_.resize(v_.size() + n); }
+    /// Effects: elements [i, i + n) become values[0, n). Requires: i + n <= size().
+    void assign(std::size_t i, const T* values, std::size_t n) {
+        std::copy(values, values + n, v_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    const T& get(std::size_t i) const noexcept { return v_[i]; }
+    /// Effects: calls f(const T* p, std::size_t k) (returning bool: false
+    ///   stops) for the elements [i, i + n) in order, in one or more spans.
+    /// Returns: false if f stopped it.
+    template <class F>
+    bool for_each_span(std::size_t i, std::size_t n, F&& f) const {
+        return n == 0 || f(v_.data() + i, n);
+    }
+    /// Effects: appends the elements [i, i + n) to out.
+    void append_to(std::vector<T>& out, std::size_t i, std::size_t n) const {
+        const auto first = v_.begin() + static_cast<std::ptrdiff_t>(i);
+        out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(n));
+    }
+    /// Effects: copies the elements [i, i + n) to to[0, n).
+    void copy_to(std::size_t i, std::size_t n, T* to) const {
+        const auto first = v_.begin() + static_cast<std::ptrdiff_t>(i);
+        std::copy(first, first + static_cast<std::ptrdiff_t>(n), to);
+    }
+    metrics measure(std::size_t i, std::size_t n) const noexcept {
+        return element_metrics<T>::measure(v_.data() + i, n);
+    }
+    /// Returns: the heap bytes held, by capacity.
+    std::size_t memory_bytes() const noexcept { return v_.capacity() * sizeof(T); }
+
+private:
+    std::vector<T> v_;
+};
+
+/// Code points (crdt::text, sequence<char32_t>): stored one byte each while
+/// every one is below 0x100, two bytes while below 0x10000, else four; the
+/// arena widens (O(n), at most twice in its life) when an element needs it.
+/// for_each_span hands out char32_t spans, converted through a small buffer
+/// while narrow.
+template <>
+class element_arena<char32_t> {
+    // (Defined first: the members below deduce their return types.)
+    template <class F>
+    decltype(auto) visit(F&& f) const {
+        return width_ == 1 ? f(b1_) : width_ == 2 ? f(b2_) : f(b4_);
+    }
+    template <class F>
+    void visit_mut(F&& f) {
+        if (width_ == 1) {
+            f(b1_);
+        } else if (width_ == 2) {
+            f(b2_);
+        } else {
+            f(b4_);
+        }
+    }
+
+public:
+    std::size_t size() const noexcept {
+        return width_ == 1 ? b1_.size() : width_ == 2 ? b2_.size() : b4_.size();
+    }
+    /// Returns: the bytes per element (1, 2 or 4).
+    unsigned width() const noexcept { return width_; }
+    void grow(std::size_t n) {
+        visit_mut([&](auto& v) { v.resize(v.size() + n); });
+    }
+    void assign(std::size_t i, const char32_t* values, std::size_t n) {
+        char32_t hi = 0;
+        for (std::size_t k = 0; k < n; ++k) {
+            hi = std::max(hi, values[k]);
+        }
+        widen(hi < 0x100 ? 1u : hi < 0x10000 ? 2u : 4u);
+        visit_mut([&](auto& v) {
+            using C = typename std::remove_reference_t<decltype(v)>::value_type;
+            for (std::size_t k = 0; k < n; ++k) {
+                v[i + k] = static_cast<C>(values[k]);
+            }
+        });
+    }
+    char32_t get(std::size_t i) const noexcept {
+        return width_ == 1 ? char32_t{b1_[i]} : width_ == 2 ? char32_t{b2_[i]} : b4_[i];
+    }
+    template <class F>
+    bool for_each_span(std::size_t i, std::size_t n, F&& f) const {
+        if (n == 0) {
+            return true;
+        }
+        if (width_ == 4) {
+            return f(b4_.data() + i, n);
+        }
+        char32_t buf[chunk];
+        return visit([&](const auto& v) {
+            for (std::size_t done = 0; done < n;) {
+                const std::size_t k = std::min(chunk, n - done);
+                std::copy(v.begin() + static_cast<std::ptrdiff_t>(i + done),
+                          v.begin() + static_cast<std::ptrdiff_t>(i + done + k), buf);
+                if (!f(static_cast<const char32_t*>(buf), k)) {
+                    return false;
+                }
+                done += k;
+            }
+            return true;
+        });
+    }
+    void append_to(std::vector<char32_t>& out, std::size_t i, std::size_t n) const {
+        const std::size_t at = out.size();
+        out.resize(at + n);
+        copy_to(i, n, out.data() + at);
+    }
+    void copy_to(std::size_t i, std::size_t n, char32_t* to) const {
+        visit([&](const auto& v) {
+            const auto* p = v.data() + i;
+            for (std::size_t k = 0; k < n; ++k) {
+                to[k] = p[k];
+            }
+        });
+    }
+    metrics measure(std::size_t i, std::size_t n) const noexcept {
+        return visit([&](const auto& v) { return measure_code_points(v.data() + i, n); });
+    }
+    std::size_t memory_bytes() const noexcept {
+        return b1_.capacity() + b2_.capacity() * 2 + b4_.capacity() * 4;
+    }
+
+private:
+    static constexpr std::size_t chunk = 256;
+
+    /// Effects: makes the elements at least w bytes wide.
+    void widen(unsigned w) {
+        if (w <= width_) {
+            return;
+        }
+        if (w == 2) {
+            b2_.assign(b1_.begin(), b1_.end());
+        } else if (width_ == 1) {
+            b4_.assign(b1_.begin(), b1_.end());
+        } else {
+            b4_.assign(b2_.begin(), b2_.end());
+        }
+        b1_ = std::vector<std::uint8_t>();
+        if (w == 4) {
+            b2_ = std::vector<char16_t>();
+        }
+        width_ = w;
+    }
+
+    std::vector<std::uint8_t> b1_;
+    std::vector<char16_t> b2_;
+    std::vector<char32_t> b4_;
+    unsigned width_ = 1;
 };
 
 /// One B-tree item: a run of consecutive elements of one insertion.
@@ -300,6 +470,390 @@ private:
     std::vector<std::pair<lv_t, lv_t>> iv_;
 };
 
+/// The first delete of each inserted element (no_lv: none yet), by insert
+/// LV, run-length. The LVs are cut into blocks of 2^block_bits; a block
+/// holds sorted, disjoint spans of elements whose first deletes step by +1
+/// or -1 from one element to the next (typing then deleting forward, or
+/// backspacing, gives one span per run of deletes), or, once more than
+/// 2^block_bits / 4 spans would be needed, a plain array (so the table
+/// never takes much more than the 4 bytes per LV of a flat array). Elements
+/// in no span have no delete. Blocks past the last one written are absent.
+/// Complexity: get O(log s) for s spans in the block (at most 2^block_bits
+/// / 4); a reader walking LVs upwards O(1) amortized per LV; set O(k +
+/// s) for k elements. Thread safety: none; readers are invalidated by set().
+class first_delete_table {
+public:
+    static constexpr unsigned block_bits = 10;
+    static constexpr lv_t block_size = lv_t{1} << block_bits;
+    static constexpr std::size_t max_spans = block_size / 4;
+
+    /// Elements [start, start + size()) with first deletes del, del + 1,
+    /// ... (or del, del - 1, ... when down()).
+    struct span {
+        static constexpr lv_t down_bit = lv_t{1} << 31;
+        lv_t start;
+        lv_t bits; ///< length, and down_bit when the deletes descend
+        lv_t del;  ///< the first delete of element `start`
+        lv_t size() const noexcept { return bits & ~down_bit; }
+        bool down() const noexcept { return (bits & down_bit) != 0; }
+        lv_t end() const noexcept { return start + size(); }
+        lv_t at(lv_t x) const noexcept { return down() ? del - (x - start) : del + (x - start); }
+    };
+
+    /// Returns: the first delete of element `x`, or no_lv.
+    lv_t get(lv_t x) const noexcept {
+        const std::size_t b = x >> block_bits;
+        if (b >= blocks_.size()) {
+            return no_lv;
+        }
+        const block& bl = blocks_[b];
+        if (!bl.dense.empty()) {
+            return bl.dense[x & (block_size - 1)];
+        }
+        const auto it = after(bl.spans, x);
+        if (it == bl.spans.begin()) {
+            return no_lv;
+        }
+        const span& s = *(it - 1);
+        return x < s.end() ? s.at(x) : no_lv;
+    }
+
+    /// Effects: gives the elements [t, t + k) that have no first delete yet
+    ///   the first deletes d, d + 1, ... in order, and calls taken(x, d + (x
+    ///   - t)) for each element x that has one already (kept).
+    template <class Taken>
+    void set(lv_t t, lv_t k, lv_t d, Taken&& taken) {
+        if (k == 1 && extend_hint(t, d)) {
+            return;
+        }
+        while (k > 0) {
+            const lv_t n = std::min<lv_t>(k, block_size - (t & (block_size - 1)));
+            set_in_block(t, n, d, taken);
+            t += n;
+            d += n;
+            k -= n;
+        }
+    }
+
+    /// Reads first deletes for LVs that mostly go up one at a time: it keeps
+    /// the span or gap it found last, so a walk costs O(1) per LV plus a
+    /// search per span or gap entered. Invalidated by set() on the table.
+    class reader {
+    public:
+        explicit reader(const first_delete_table& t) noexcept : t_(&t) {}
+        /// Returns: the first delete of element x, or no_lv.
+        lv_t get(lv_t x) noexcept {
+            if (x - lo_ >= len_) [[unlikely]] {
+                seek(x);
+            }
+            const lv_t i = x - lo_;
+            return dense_ != nullptr ? dense_[i] : base_ + i * step_;
+        }
+
+    private:
+        void seek(lv_t x) noexcept {
+            const std::size_t b = x >> block_bits;
+            const lv_t block_lo = static_cast<lv_t>(b) << block_bits;
+            dense_ = nullptr;
+            base_ = no_lv; // a gap: no_lv throughout
+            step_ = 0;
+            if (b >= t_->blocks_.size()) {
+                lo_ = block_lo;
+                len_ = no_lv - block_lo;
+                block_ = none;
+                return;
+            }
+            const block& bl = t_->blocks_[b];
+            if (!bl.dense.empty()) {
+                dense_ = bl.dense.data();
+                lo_ = block_lo;
+                len_ = block_size;
+                block_ = none;
+                return;
+            }
+            // it: the first span starting after x. Walking upwards in one
+            // block, it is at most a few spans after the last one.
+            const std::vector<span>& v = bl.spans;
+            std::size_t it = 0;
+            if (block_ == b && x >= lo_) {
+                it = next_;
+                for (int k = 0; k < 4 && it < v.size() && v[it].start <= x; ++k) {
+                    ++it;
+                }
+                if (it < v.size() && v[it].start <= x) {
+                    it = static_cast<std::size_t>(after(v, x) - v.begin());
+                }
+            } else {
+                it = static_cast<std::size_t>(after(v, x) - v.begin());
+            }
+            block_ = b;
+            next_ = it;
+            if (it > 0 && x < v[it - 1].end()) {
+                const span& s = v[it - 1];
+                lo_ = s.start;
+                len_ = s.size();
+                base_ = s.del;
+                step_ = s.down() ? no_lv : 1; // no_lv: -1 modulo 2^32
+                return;
+            }
+            lo_ = it == 0 ? block_lo : v[it - 1].end();
+            len_ = (it == v.size() ? block_lo + block_size : v[it].start) - lo_;
+        }
+        static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+        const first_delete_table* t_;
+        const lv_t* dense_ = nullptr; ///< the block's array when it is dense
+        lv_t lo_ = 0;                 ///< [lo_, lo_ + len_): the LVs cached
+        lv_t len_ = 0;
+        lv_t base_ = no_lv;        ///< first delete of lo_ (unless dense)
+        lv_t step_ = 0;            ///< and its step
+        std::size_t block_ = none; ///< the block of spans cached (none: other)
+        std::size_t next_ = 0;     ///< there, the first span after lo_
+    };
+
+    /// Effects: replaces the table by one holding the first deletes
+    ///   flat[x] (no_lv: none) of the elements x < flat.size(), each block
+    ///   cut into maximal spans in one pass. Complexity: O(flat.size()).
+    void assign(const std::vector<lv_t>& flat) {
+        blocks_.clear();
+        hint_block_ = std::numeric_limits<std::size_t>::max();
+        std::vector<span> tmp;
+        for (std::size_t lo = 0; lo < flat.size(); lo += block_size) {
+            const std::size_t hi = std::min(flat.size(), lo + block_size);
+            tmp.clear();
+            for (std::size_t x = lo; x < hi;) {
+                if (flat[x] == no_lv) {
+                    // Skip elements with no delete, eight at a time.
+                    ++x;
+                    for (bool none = true; none && x + 8 <= hi; x += none ? 8 : 0) {
+                        for (std::size_t k = 0; k < 8; ++k) {
+                            none = none && flat[x + k] == no_lv;
+                        }
+                    }
+                    continue;
+                }
+                std::size_t y = x + 1;
+                int dir = 0; // +1 ascending, -1 descending, 0 not known yet
+                for (; y < hi && flat[y] != no_lv; ++y) {
+                    if (dir >= 0 && flat[y] == flat[y - 1] + 1) {
+                        dir = 1;
+                    } else if (dir <= 0 && flat[y] + 1 == flat[y - 1]) {
+                        dir = -1;
+                    } else {
+                        break;
+                    }
+                }
+                const auto n = static_cast<lv_t>(y - x);
+                tmp.push_back(
+                    span{static_cast<lv_t>(x), dir < 0 ? n | span::down_bit : n, flat[x]});
+                x = y;
+            }
+            if (tmp.empty()) {
+                continue;
+            }
+            const std::size_t b = lo >> block_bits;
+            blocks_.resize(b + 1);
+            if (tmp.size() > max_spans) {
+                blocks_[b].dense.assign(block_size, no_lv);
+                std::copy(flat.begin() + static_cast<std::ptrdiff_t>(lo),
+                          flat.begin() + static_cast<std::ptrdiff_t>(hi), blocks_[b].dense.begin());
+            } else {
+                blocks_[b].spans.assign(tmp.begin(), tmp.end());
+            }
+        }
+    }
+
+    /// Returns: the spans of block b (empty when it is dense or absent).
+    const std::vector<span>& spans_of_block(std::size_t b) const noexcept {
+        static const std::vector<span> none;
+        return b < blocks_.size() ? blocks_[b].spans : none;
+    }
+    /// Returns: whether block b is a plain array.
+    bool dense_block(std::size_t b) const noexcept {
+        return b < blocks_.size() && !blocks_[b].dense.empty();
+    }
+    std::size_t block_count() const noexcept { return blocks_.size(); }
+
+    /// Returns: the heap bytes held, by capacity.
+    std::size_t memory_bytes() const noexcept {
+        std::size_t bytes = blocks_.capacity() * sizeof(block);
+        for (const block& bl : blocks_) {
+            bytes += bl.spans.capacity() * sizeof(span) + bl.dense.capacity() * sizeof(lv_t);
+        }
+        return bytes;
+    }
+
+    /// Effects: checks the representation. Throws: std::logic_error.
+    void verify() const {
+        for (std::size_t b = 0; b < blocks_.size(); ++b) {
+            const block& bl = blocks_[b];
+            const lv_t block_lo = static_cast<lv_t>(b) << block_bits;
+            if (!bl.dense.empty()) {
+                if (bl.dense.size() != block_size || !bl.spans.empty()) {
+                    throw std::logic_error("sequence: bad dense first-delete block");
+                }
+                continue;
+            }
+            if (bl.spans.size() > max_spans) {
+                throw std::logic_error("sequence: too many spans in a first-delete block");
+            }
+            lv_t prev_end = block_lo;
+            for (std::size_t i = 0; i < bl.spans.size(); ++i) {
+                const span& s = bl.spans[i];
+                if (s.size() == 0 || s.start < prev_end || s.end() > block_lo + block_size ||
+                    (s.size() == 1 && s.down())) {
+                    throw std::logic_error("sequence: bad first-delete span");
+                }
+                if (i > 0 && s.start == prev_end && joined(bl.spans[i - 1], s)) {
+                    throw std::logic_error("sequence: first-delete spans not joined");
+                }
+                prev_end = s.end();
+            }
+        }
+    }
+
+private:
+    struct block {
+        std::vector<span> spans; ///< sorted, disjoint, not joinable
+        std::vector<lv_t> dense; ///< block_size entries, or empty
+    };
+
+    /// Effects: if the element t, with no first delete yet, continues the
+    ///   span set last with first delete d (a backspace before it, a forward
+    ///   delete after it), and does not touch another span, grows that
+    ///   span. Returns: whether it did. Complexity: O(1).
+    bool extend_hint(lv_t t, lv_t d) noexcept {
+        if (hint_block_ != (t >> block_bits)) {
+            return false;
+        }
+        std::vector<span>& v = blocks_[hint_block_].spans;
+        if (hint_ >= v.size()) {
+            return false; // also when the block is dense (no spans)
+        }
+        span& s = v[hint_];
+        if (t + 1 == s.start && (s.down() || s.size() == 1) && s.del + 1 == d &&
+            (hint_ == 0 || v[hint_ - 1].end() < t)) {
+            s = span{t, (s.size() + 1) | span::down_bit, d}; // a backspace
+            return true;
+        }
+        if (t == s.end() && !s.down() && s.at(t - 1) + 1 == d &&
+            (hint_ + 1 == v.size() || v[hint_ + 1].start > t + 1)) {
+            s.bits += 1; // a forward delete
+            return true;
+        }
+        return false;
+    }
+
+    /// The first span starting after x.
+    static std::vector<span>::const_iterator after(const std::vector<span>& v, lv_t x) noexcept {
+        return std::upper_bound(v.begin(), v.end(), x,
+                                [](lv_t y, const span& s) { return y < s.start; });
+    }
+
+    /// Returns: a and b (b right after a) as one span, if they can be.
+    static std::optional<span> joined(const span& a, const span& b) noexcept {
+        const lv_t last = a.at(a.end() - 1);
+        const bool a_up = !a.down();
+        const bool a_down = a.down() || a.size() == 1;
+        const bool b_up = !b.down();
+        const bool b_down = b.down() || b.size() == 1;
+        if (a_up && b_up && last != no_lv && last + 1 == b.del) {
+            return span{a.start, a.size() + b.size(), a.del};
+        }
+        if (a_down && b_down && b.del + 1 == last) {
+            return span{a.start, (a.size() + b.size()) | span::down_bit, a.del};
+        }
+        return std::nullopt;
+    }
+
+    template <class Taken>
+    void set_in_block(lv_t t, lv_t n, lv_t d, Taken& taken) {
+        const std::size_t b = t >> block_bits;
+        if (blocks_.size() <= b) {
+            blocks_.resize(b + 1);
+        }
+        block& bl = blocks_[b];
+        if (!bl.dense.empty()) {
+            const lv_t block_lo = static_cast<lv_t>(b) << block_bits;
+            for (lv_t i = 0; i < n; ++i) {
+                lv_t& slot = bl.dense[t + i - block_lo];
+                if (slot == no_lv) {
+                    slot = d + i;
+                } else {
+                    taken(t + i, d + i);
+                }
+            }
+            return;
+        }
+        auto& v = bl.spans;
+        // i: the first span ending after x.
+        auto i = static_cast<std::size_t>(
+            std::upper_bound(v.begin(), v.end(), t,
+                             [](lv_t y, const span& s) { return y < s.end(); }) -
+            v.begin());
+        const lv_t end = t + n;
+        for (lv_t x = t; x < end;) {
+            if (i < v.size() && v[i].start <= x) {
+                const lv_t e = std::min(end, v[i].end());
+                for (; x < e; ++x) {
+                    taken(x, d + (x - t));
+                }
+                ++i;
+                continue;
+            }
+            const lv_t e = i < v.size() ? std::min(end, v[i].start) : end;
+            const span s{x, e - x, d + (x - t)};
+            // Join with the span before, the span after, or both.
+            std::size_t at = i;
+            if (i > 0 && v[i - 1].end() == x) {
+                if (const auto j = joined(v[i - 1], s)) {
+                    v[i - 1] = *j;
+                    at = i - 1;
+                }
+            }
+            if (at == i) {
+                if (i < v.size() && v[i].start == e) {
+                    if (const auto j = joined(s, v[i])) {
+                        v[i] = *j;
+                    } else {
+                        v.insert(v.begin() + static_cast<std::ptrdiff_t>(i), s);
+                    }
+                } else {
+                    v.insert(v.begin() + static_cast<std::ptrdiff_t>(i), s);
+                }
+            } else if (i < v.size() && v[i].start == e) {
+                if (const auto j = joined(v[at], v[i])) {
+                    v[at] = *j;
+                    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+                }
+            }
+            // Continue after the span that now holds [x, e): if it reaches
+            // past e (joined with the next one), those elements are taken.
+            i = v[at].end() > e ? at : at + 1;
+            hint_block_ = b;
+            hint_ = at;
+            x = e;
+        }
+        if (v.size() > max_spans) {
+            densify(bl, static_cast<lv_t>(b) << block_bits);
+        }
+    }
+
+    static void densify(block& bl, lv_t block_lo) {
+        bl.dense.assign(block_size, no_lv);
+        for (const span& s : bl.spans) {
+            for (lv_t x = s.start; x < s.end(); ++x) {
+                bl.dense[x - block_lo] = s.at(x);
+            }
+        }
+        bl.spans = std::vector<span>();
+    }
+
+    std::vector<block> blocks_;
+    std::size_t hint_block_ =
+        std::numeric_limits<std::size_t>::max(); ///< block of the span set last
+    std::size_t hint_ = 0;                       ///< its index there
+};
+
 /// A text unit a position can count.
 enum class unit : std::uint8_t { chars, utf8, utf16, lines };
 
@@ -410,6 +964,7 @@ public:
         }
         std::vector<run> runs;
         runs.reserve(static_cast<std::size_t>(tree_.summary().runs));
+        first_delete_table::reader fd(s_->first_delete);
         tree_.for_each([&](const run& r) {
             const lv_t end = r.lv + r.len;
             for (lv_t i = r.lv; i < end;) {
@@ -417,9 +972,9 @@ public:
                     ++i;
                     continue;
                 }
-                const bool del = !visible_at(i, v);
+                const bool del = !visible_at(i, v, fd);
                 lv_t j = i + 1;
-                while (j < end && v.contains(j) && visible_at(j, v) != del) {
+                while (j < end && v.contains(j) && visible_at(j, v, fd) != del) {
                     ++j;
                 }
                 run piece = r;
@@ -446,7 +1001,7 @@ public:
             runs[k].key = spacing * (k + 1);
             keys.emplace_back(runs[k].lv, runs[k].key);
         }
-        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a > b; });
+        sort_by_lv_descending(keys);
         e.index_.insert_range(keys);
         e.tree_ = run_tree::build(runs.begin(), runs.end());
         e.applied_ = v;
@@ -481,10 +1036,48 @@ public:
         lv_t right;
     };
 
-    /// Effects: records in the op store that the deletes [del, del + k)
-    ///   target the elements [target, target + k), without touching the run
-    ///   tree (snapshot loading; build_runs follows).
-    void load_deletes(lv_t del, lv_t target, std::size_t k) { store_deletes(del, target, k); }
+    /// Deletes [del, del + n) of a snapshot, of the elements target, target
+    /// + 1, ... (target, target - 1, ... when down).
+    struct loaded_delete {
+        lv_t del;
+        lv_t target;
+        lv_t n;
+        bool down;
+    };
+    /// Effects: records in the op store the deletes `ds` (in the order of
+    ///   their LVs), without touching the run tree (snapshot loading;
+    ///   build_runs follows): first[x] becomes the first delete of element
+    ///   x (the first of `ds` to target it; later ones are concurrent
+    ///   extras), and the first-delete table is built in one pass.
+    /// Requires: no delete is stored yet; first.size() == op_count(), every
+    ///   entry no_lv.
+    /// Complexity: O(N + d) for N ops and d deletes, plus O(k log k) for k
+    ///   concurrent extra deletes.
+    void load_deletes(const std::vector<loaded_delete>& ds, std::vector<lv_t>& first) {
+        CRDT_ASSERT(s_->delete_spans.empty() && first.size() == op_count());
+        const auto put = [&](lv_t t, lv_t d) {
+            if (first[t] == no_lv) {
+                first[t] = d;
+            } else {
+                s_->extra_deletes.emplace(t, d);
+            }
+        };
+        for (const loaded_delete& x : ds) {
+            CRDT_ASSERT(x.n > 0 && (!x.down || x.target + 1 >= x.n));
+            if (x.down) {
+                for (lv_t i = 0; i < x.n; ++i) {
+                    store_delete_spans(x.del + i, x.target - i, 1);
+                    put(x.target - i, x.del + i);
+                }
+            } else {
+                store_delete_spans(x.del, x.target, x.n);
+                for (lv_t i = 0; i < x.n; ++i) {
+                    put(x.target + i, x.del + i);
+                }
+            }
+        }
+        s_->first_delete.assign(first);
+    }
 
     /// Effects: builds the run tree and index of this engine, which holds
     ///   every op of the snapshot in its store (all applied) and no run yet,
@@ -492,17 +1085,19 @@ public:
     ///   Records are cut where deletion status changes and joined where they
     ///   continue each other; keys are evenly spaced; the tree is built
     ///   bottom-up.
+    ///   `first`: the first delete of each element (load_deletes).
     /// Throws: crdt::error(invalid_value) naming `what` if the records do
     ///   not hold every inserted LV exactly once, or hold a delete.
     /// Complexity: O(e + n log n + x) for e elements, n runs, x concurrent
     ///   extra deletes.
-    void build_runs(const std::vector<loaded_insert>& runs_in_order, std::string_view what) {
+    void build_runs(const std::vector<loaded_insert>& runs_in_order,
+                    const std::vector<lv_t>& first_delete, std::string_view what) {
         const auto bad = [&](const std::string& why) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why);
         };
-        const auto total = static_cast<lv_t>(s_->content.size());
-        if (s_->first_delete.size() < total) {
-            s_->first_delete.resize(total, no_lv);
+        const auto total = static_cast<lv_t>(op_count());
+        if (first_delete.size() != total) {
+            throw std::logic_error("sequence: build_runs without every first delete");
         }
         std::vector<lv_t> last_touch; // the latest delete of an element, when it has extras
         if (!s_->extra_deletes.empty()) {
@@ -523,13 +1118,13 @@ public:
                 const lv_t end = rec.lv + rec.n;
                 // [x, end) is one insertion's: cut it where deletion changes.
                 while (x < end) {
-                    const bool del = s_->first_delete[x] != no_lv;
+                    const bool del = first_delete[x] != no_lv;
                     lv_t y = x;
                     lv_t touch = 0;
                     lv_t w_lo = no_lv;
                     lv_t w_hi = 0;
                     for (; y < end; ++y) {
-                        const lv_t fd = s_->first_delete[y];
+                        const lv_t fd = first_delete[y];
                         if ((fd != no_lv) != del) {
                             break;
                         }
@@ -587,10 +1182,40 @@ public:
             r.m = measure(r.lv, r.len);
             keys.emplace_back(r.lv, r.key);
         }
-        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a > b; });
+        sort_by_lv_descending(keys);
         index_ = index_type();
         index_.insert_range(keys);
         tree_ = run_tree::build(runs.begin(), runs.end());
+    }
+
+    /// Effects: sorts (LV, key) pairs with distinct LVs by descending LV
+    ///   (the index's order): an LSD radix sort, 11 bits a pass, passes
+    ///   whose digit is the same for all skipped. Complexity: O(n).
+    static void sort_by_lv_descending(std::vector<std::pair<lv_t, std::uint64_t>>& v) {
+        constexpr unsigned bits = 11;
+        constexpr std::size_t buckets = std::size_t{1} << bits;
+        std::vector<std::pair<lv_t, std::uint64_t>> tmp(v.size());
+        std::vector<std::size_t> count(buckets);
+        for (unsigned shift = 0; shift < 32; shift += bits) {
+            std::fill(count.begin(), count.end(), std::size_t{0});
+            for (const auto& p : v) {
+                ++count[(p.first >> shift) & (buckets - 1)];
+            }
+            if (std::find(count.begin(), count.end(), v.size()) != count.end()) {
+                continue; // one digit for all
+            }
+            // Descending: the largest digit first.
+            std::size_t at = 0;
+            for (std::size_t d = buckets; d-- > 0;) {
+                const std::size_t c = count[d];
+                count[d] = at;
+                at += c;
+            }
+            for (const auto& p : v) {
+                tmp[count[(p.first >> shift) & (buckets - 1)]++] = p;
+            }
+            v.swap(tmp);
+        }
     }
 
     /// Returns: whether this engine and `o` are branches of one op store.
@@ -647,7 +1272,7 @@ public:
     /// Returns: whether `lv` is an insert.
     bool is_insert(lv_t lv) const { return s_->inserts[lv]; }
     /// Returns: the number of LVs (ops) in the op store (every branch's).
-    std::size_t op_count() const noexcept { return s_->content.size(); }
+    std::size_t op_count() const noexcept { return s_->inserts.size(); }
     /// Returns: the LVs applied on this branch.
     const lv_set& applied() const noexcept { return applied_; }
 
@@ -699,7 +1324,7 @@ public:
             CRDT_ASSERT(seq == known);
             out.lv = allocate(a, seq, n, insert);
             if (values != nullptr) {
-                std::copy(values, values + n, s_->content.begin() + out.lv);
+                s_->content.assign(out.lv, values, n);
             }
         }
         if (next_.size() <= a) {
@@ -714,16 +1339,22 @@ public:
 
     const run_tree& tree() const noexcept { return tree_; }
     const run_summary& summary() const noexcept { return tree_.summary(); }
-    const T* data(lv_t lv) const noexcept { return s_->content.data() + lv; }
+    /// Returns: the elements of the LVs [lv, lv + n) (inserts).
+    std::vector<T> elements(lv_t lv, std::size_t n) const {
+        std::vector<T> out;
+        out.reserve(n);
+        s_->content.append_to(out, lv, n);
+        return out;
+    }
 
     /// Returns: the visible elements in document order.
     std::vector<T> content() const {
-        std::vector<T> out;
-        out.reserve(static_cast<std::size_t>(tree_.summary().chars));
+        std::vector<T> out(static_cast<std::size_t>(tree_.summary().chars));
+        std::size_t at = 0;
         tree_.for_each([&](const run& r) {
             if (r.deleted == 0) {
-                out.insert(out.end(), s_->content.begin() + r.lv,
-                           s_->content.begin() + r.lv + r.len);
+                s_->content.copy_to(r.lv, r.len, out.data() + at);
+                at += r.len;
             }
         });
         return out;
@@ -735,10 +1366,10 @@ public:
     ///   whole although branches share it. Complexity: O(n / B).
     std::size_t memory_bytes() const {
         std::size_t bytes = tree_.statistics().bytes + index_.tree().statistics().bytes;
-        bytes += s_->content.capacity() * sizeof(T) + s_->inserts.capacity() / 8;
+        bytes += s_->content.memory_bytes() + s_->inserts.capacity() / 8;
         bytes +=
             s_->lv_spans.capacity() * sizeof(lv_span) + s_->agents.capacity() * sizeof(agent_rec);
-        bytes += s_->first_delete.capacity() * sizeof(lv_t);
+        bytes += s_->first_delete.memory_bytes();
         bytes += s_->delete_spans.capacity() * sizeof(delete_span);
         for (const agent_rec& a : s_->agents) {
             bytes += a.spans.capacity() * sizeof(agent_span);
@@ -797,11 +1428,12 @@ public:
         }
         std::uint64_t f = field(start.s, from);
         std::uint64_t t = field(start.s, to);
+        const std::size_t base = hit->lv;
         for (lv_t i = 0; i < hit->len; ++i) {
             if (f >= x) {
                 break;
             }
-            const char32_t c = s_->content[hit->lv + i];
+            const char32_t c = s_->content.get(base + i);
             f += unit_len(c, from);
             t += unit_len(c, to);
         }
@@ -827,9 +1459,10 @@ public:
         }
         std::uint64_t n = start.s.lines;
         std::uint64_t pos = start.s.chars;
+        const std::size_t base = hit->lv;
         for (lv_t i = 0; i < hit->len; ++i) {
             ++pos;
-            if (s_->content[hit->lv + i] == U'\n' && ++n == line) {
+            if (s_->content.get(base + i) == U'\n' && ++n == line) {
                 break;
             }
         }
@@ -1041,11 +1674,15 @@ public:
     void verify() const {
         tree_.verify();
         index_.verify();
+        s_->first_delete.verify();
         std::uint64_t prev = 0;
         std::size_t runs = 0;
-        std::vector<char> seen(s_->content.size(), 0);
+        if (s_->content.size() != op_count()) {
+            throw std::logic_error("sequence: the element arena does not hold every LV");
+        }
+        std::vector<char> seen(op_count(), 0);
         for (const auto& [lo, hi] : applied_.intervals()) {
-            if (hi > s_->content.size()) {
+            if (hi > op_count()) {
                 throw std::logic_error("sequence: an applied LV is not in the op store");
             }
             for (lv_t i = lo; i < hi; ++i) {
@@ -1058,7 +1695,7 @@ public:
                 throw std::logic_error("sequence: keys not increasing");
             }
             prev = r.key;
-            if (r.len == 0 || r.lv + r.len > s_->content.size()) {
+            if (r.len == 0 || r.lv + r.len > op_count()) {
                 throw std::logic_error("sequence: bad run");
             }
             const auto* k = index_.get(r.lv);
@@ -1080,7 +1717,7 @@ public:
         if (runs != index_.size()) {
             throw std::logic_error("sequence: index size differs from the run count");
         }
-        for (std::size_t i = 0; i < s_->content.size(); ++i) {
+        for (std::size_t i = 0; i < op_count(); ++i) {
             if (s_->inserts[i] && seen[i] == 2) {
                 throw std::logic_error("sequence: an inserted LV is in no run");
             }
@@ -1115,10 +1752,10 @@ private:
     /// Returns: the first LV.
     lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
         store& st = *s_;
-        if (st.content.size() + n >= no_lv) {
+        if (st.inserts.size() + n >= no_lv) {
             throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
         }
-        const auto lv = static_cast<lv_t>(st.content.size());
+        const auto lv = static_cast<lv_t>(st.inserts.size());
         auto& spans = st.agents[a].spans;
         if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
             spans.back().lv + spans.back().len == lv) {
@@ -1130,7 +1767,7 @@ private:
             st.lv_spans.back().seq + (lv - st.lv_spans.back().lv) != seq) {
             st.lv_spans.push_back({lv, a, seq});
         }
-        st.content.resize(st.content.size() + n);
+        st.content.grow(n);
         st.inserts.resize(st.inserts.size() + n, insert);
         return lv;
     }
@@ -1183,9 +1820,7 @@ private:
         return {a.utf8 + b.utf8, a.utf16 + b.utf16, a.lines + b.lines};
     }
 
-    metrics measure(lv_t lv, lv_t len) const {
-        return element_metrics<T>::measure(s_->content.data() + lv, len);
-    }
+    metrics measure(lv_t lv, lv_t len) const { return s_->content.measure(lv, len); }
 
     run make_run(std::uint64_t key, lv_t lv, std::size_t n, lv_t left, lv_t right) const {
         run r;
@@ -1204,8 +1839,9 @@ private:
     void set_witness(run& r) const {
         r.witness_lo = no_lv;
         r.witness_hi = 0;
+        first_delete_table::reader fd_of(s_->first_delete);
         for (lv_t i = r.lv; i < r.lv + r.len; ++i) {
-            const lv_t d = i < s_->first_delete.size() ? s_->first_delete[i] : no_lv;
+            const lv_t d = fd_of.get(i);
             r.witness_lo = std::min(r.witness_lo, d);
             r.witness_hi = std::max(r.witness_hi, d);
         }
@@ -1214,8 +1850,9 @@ private:
     /// Effects: widens the witness bounds of `r` by the elements [lv, lv +
     ///   n) it has just grown by. Complexity: O(n).
     void widen_witness(run& r, lv_t lv, lv_t n) const {
+        first_delete_table::reader fd_of(s_->first_delete);
         for (lv_t i = lv; i < lv + n; ++i) {
-            const lv_t d = i < s_->first_delete.size() ? s_->first_delete[i] : no_lv;
+            const lv_t d = fd_of.get(i);
             r.witness_lo = std::min(r.witness_lo, d);
             r.witness_hi = std::max(r.witness_hi, d);
         }
@@ -1518,18 +2155,13 @@ private:
     /// Effects: the op store part of erase_elements: first deletes, further
     ///   (concurrent) deletes, and the run-length delete -> target table.
     void store_deletes(lv_t del, lv_t target, std::size_t k) {
-        if (s_->first_delete.size() < s_->content.size()) {
-            s_->first_delete.resize(s_->content.size(), no_lv);
-        }
-        for (std::size_t i = 0; i < k; ++i) {
-            const lv_t t = target + static_cast<lv_t>(i);
-            const lv_t d = del + static_cast<lv_t>(i);
-            if (s_->first_delete[t] == no_lv) {
-                s_->first_delete[t] = d;
-            } else {
-                s_->extra_deletes.emplace(t, d);
-            }
-        }
+        s_->first_delete.set(target, static_cast<lv_t>(k), del,
+                             [&](lv_t t, lv_t d) { s_->extra_deletes.emplace(t, d); });
+        store_delete_spans(del, target, k);
+    }
+
+    /// Effects: the delete -> target part of store_deletes.
+    void store_delete_spans(lv_t del, lv_t target, std::size_t k) {
         CRDT_ASSERT(s_->delete_spans.empty() ||
                     s_->delete_spans.back().del + s_->delete_spans.back().size() <= del);
         for (std::size_t done = 0; done < k;) {
@@ -1560,10 +2192,21 @@ public:
     /// Returns: whether element `x` (an insert) is visible at `v`.
     template <class Version>
     bool visible_at(lv_t x, const Version& v) const {
-        if (!v.contains(x)) {
-            return false;
-        }
-        const lv_t d = x < s_->first_delete.size() ? s_->first_delete[x] : no_lv;
+        return v.contains(x) && visible_given(x, s_->first_delete.get(x), v);
+    }
+    /// Returns: visible_at(x, v), reading the first delete through `fd` (a
+    ///   reader of this engine's first-delete table: O(1) per LV for LVs
+    ///   walked upwards).
+    template <class Version>
+    bool visible_at(lv_t x, const Version& v, first_delete_table::reader& fd) const {
+        return v.contains(x) && visible_given(x, fd.get(x), v);
+    }
+
+private:
+    /// Returns: whether the element `x` (in v) with first delete `d` is
+    ///   visible at v.
+    template <class Version>
+    bool visible_given(lv_t x, lv_t d, const Version& v) const {
         if (d == no_lv) {
             return true;
         }
@@ -1579,6 +2222,7 @@ public:
         return true;
     }
 
+public:
     /// Effects: calls out(lo, hi) for the LV intervals of agent `a`'s ops
     ///   with from <= seq < end, in seq order. Complexity: O(log s + k) for s
     ///   spans of the agent, k of them in the range.
@@ -1657,7 +2301,7 @@ public:
     lv_t id_span_end(lv_t lv) const {
         auto it = std::upper_bound(s_->lv_spans.begin(), s_->lv_spans.end(), lv,
                                    [](lv_t l, const lv_span& x) { return l < x.lv; });
-        return it == s_->lv_spans.end() ? static_cast<lv_t>(s_->content.size()) : it->lv;
+        return it == s_->lv_spans.end() ? static_cast<lv_t>(op_count()) : it->lv;
     }
 
     /// The visibility classifier of research/zed-sumtree.md 5.8 for version v.
@@ -1677,19 +2321,40 @@ public:
     }
 
     /// Effects: calls out(const T* data, std::size_t n) for the elements
-    ///   visible at v, in order, in maximal spans found by the three-way walk;
-    ///   out may return false to stop.
+    ///   visible at v, in order, in spans found by the three-way walk
+    ///   (maximal ones, cut in pieces of a few hundred elements where the
+    ///   arena stores them narrower than T); out may return false to stop.
     template <class Version, class Out>
     void visit_at(const Version& v, Out out) const {
-        bool go = true;
-        const auto emit = [&](const T* p, std::size_t n) {
-            if constexpr (std::is_same_v<decltype(out(p, n)), bool>) {
-                go = out(p, n);
-            } else {
-                out(p, n);
-            }
-            return go;
-        };
+        visit_lvs_at(v, [&](lv_t lv, std::size_t n) {
+            return s_->content.for_each_span(lv, n, [&](const T* p, std::size_t k) {
+                if constexpr (std::is_same_v<decltype(out(p, k)), bool>) {
+                    return out(p, k);
+                } else {
+                    out(p, k);
+                    return true;
+                }
+            });
+        });
+    }
+
+    /// Effects: appends the elements visible at v to `out`, in order (what
+    ///   visit_at hands out, copied once).
+    template <class Version>
+    void append_at(const Version& v, std::vector<T>& out) const {
+        visit_lvs_at(v, [&](lv_t lv, std::size_t n) {
+            s_->content.append_to(out, lv, n);
+            return true;
+        });
+    }
+
+    /// Effects: calls emit(lv_t lv, std::size_t n) -> bool for the elements
+    ///   visible at v, in order, as maximal spans of consecutive insert LVs
+    ///   [lv, lv + n) found by the three-way walk; emit may return false to
+    ///   stop.
+    template <class Version, class Emit>
+    void visit_lvs_at(const Version& v, Emit emit) const {
+        first_delete_table::reader fd(s_->first_delete); // shared by the leaves
         tree_.template walk<chars_dim>(
             [&](const run_summary& hot, const run_cold& cold) { return classify(hot, cold, v); },
             [&](const chars_dim& start, const run_summary& whole) {
@@ -1703,7 +2368,7 @@ public:
                         continue;
                     }
                     const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
-                    if (!emit(s_->content.data() + r.lv + off, static_cast<std::size_t>(n))) {
+                    if (!emit(static_cast<lv_t>(r.lv + off), static_cast<std::size_t>(n))) {
                         return false;
                     }
                     left -= n;
@@ -1714,15 +2379,15 @@ public:
                 lv_t i = r.lv;
                 const lv_t end = r.lv + r.len;
                 while (i < end) {
-                    if (!visible_at(i, v)) {
+                    if (!visible_at(i, v, fd)) {
                         ++i;
                         continue;
                     }
                     lv_t j = i + 1;
-                    while (j < end && visible_at(j, v)) {
+                    while (j < end && visible_at(j, v, fd)) {
                         ++j;
                     }
-                    if (!emit(s_->content.data() + i, j - i)) {
+                    if (!emit(i, j - i)) {
                         return false;
                     }
                     i = j;
@@ -1737,9 +2402,17 @@ public:
 
     /// Effects: calls out(edit_kind, const T* data, std::size_t n) for the
     ///   spans that turn the document at v1 into the document at v2, in
-    ///   order (retain: in both; insert: only at v2; erase: only at v1).
+    ///   order (retain: in both; insert: only at v2; erase: only at v1); a
+    ///   span may come in several pieces (see visit_at).
     template <class Version, class Out>
     void diff(const Version& v1, const Version& v2, Out out) const {
+        first_delete_table::reader fd(s_->first_delete); // shared by the leaves
+        const auto emit = [&](edit_kind k, lv_t lv, std::size_t n) {
+            s_->content.for_each_span(lv, n, [&](const T* p, std::size_t m) {
+                out(k, p, m);
+                return true;
+            });
+        };
         tree_.template walk<chars_dim>(
             [&](const run_summary& hot, const run_cold& cold) {
                 const auto a = classify(hot, cold, v1);
@@ -1762,8 +2435,8 @@ public:
                         continue;
                     }
                     const std::uint64_t n = std::min<std::uint64_t>(left, r.len - off);
-                    out(edit_kind::retain, s_->content.data() + r.lv + off,
-                        static_cast<std::size_t>(n));
+                    emit(edit_kind::retain, static_cast<lv_t>(r.lv + off),
+                         static_cast<std::size_t>(n));
                     left -= n;
                 }
             },
@@ -1771,8 +2444,8 @@ public:
                 lv_t i = r.lv;
                 const lv_t end = r.lv + r.len;
                 const auto kind_of = [&](lv_t x) -> int {
-                    const bool a = visible_at(x, v1);
-                    const bool b = visible_at(x, v2);
+                    const bool a = visible_at(x, v1, fd);
+                    const bool b = visible_at(x, v2, fd);
                     return a && b ? 0 : b ? 1 : a ? 2 : 3;
                 };
                 while (i < end) {
@@ -1782,8 +2455,7 @@ public:
                         ++j;
                     }
                     if (k != 3) {
-                        out(static_cast<edit_kind>(k), s_->content.data() + i,
-                            static_cast<std::size_t>(j - i));
+                        emit(static_cast<edit_kind>(k), i, static_cast<std::size_t>(j - i));
                     }
                     i = j;
                 }
@@ -1849,12 +2521,12 @@ private:
     /// The op store: everything known about ops by LV, append-only, shared
     /// by every branch of one document (fork()).
     struct store {
-        std::vector<T> content;        ///< LV -> element (placeholders for deletes)
+        element_arena<T> content;      ///< LV -> element (placeholders for deletes)
         std::vector<bool> inserts;     ///< LV -> insert (true) or delete, one bit each
         std::vector<agent_rec> agents; ///< agent index -> name and seq spans
         std::map<Replica, std::uint32_t> agent_index;
         std::vector<lv_span> lv_spans;           ///< LV -> id, run-length
-        std::vector<lv_t> first_delete;          ///< insert LV -> its first delete (no_lv: none)
+        first_delete_table first_delete;         ///< insert LV -> its first delete (no_lv: none)
         std::multimap<lv_t, lv_t> extra_deletes; ///< insert LV -> further (concurrent) deletes
         std::vector<delete_span> delete_spans;   ///< delete LV -> target, run-length, by LV
     };

@@ -77,7 +77,7 @@ struct snapshot_codec {
                 auto sp = std::upper_bound(st.lv_spans.begin(), st.lv_spans.end(), x,
                                            [](lv_t v, const auto& s) { return v < s.lv; });
                 const lv_t end =
-                    sp == st.lv_spans.end() ? static_cast<lv_t>(st.content.size()) : sp->lv;
+                    sp == st.lv_spans.end() ? static_cast<lv_t>(st.inserts.size()) : sp->lv;
                 --sp;
                 const lv_t n = std::min(hi, end) - x;
                 const std::uint64_t seq = sp->seq + (x - sp->lv);
@@ -132,10 +132,11 @@ struct snapshot_codec {
                 ++kinds.back();
                 if (k == 1) {
                     if constexpr (std::is_same_v<T, char32_t>) {
-                        put_utf8(content, st.content[x]);
-                        utf8_bytes += utf8_len(st.content[x]);
+                        const char32_t c = st.content.get(x);
+                        put_utf8(content, c);
+                        utf8_bytes += utf8_len(c);
                     } else {
-                        codec<T>::encode(content, st.content[x]);
+                        codec<T>::encode(content, st.content.get(x));
                     }
                     continue;
                 }
@@ -346,6 +347,7 @@ struct snapshot_codec {
             return dpos + dnext++;
         };
         std::int64_t prev_end = 0;
+        std::vector<typename engine_t::loaded_delete> deletes;
         for (std::size_t i = 0; i < del_count; ++i) {
             at = r.offset();
             const std::int64_t t0 = prev_end + gap("a delete span's target");
@@ -357,8 +359,8 @@ struct snapshot_codec {
                       : static_cast<std::uint64_t>(t0) + n > n_ops)) {
                 bad("delete span " + std::to_string(i) + " is out of range", at);
             }
-            // Stored in pieces of consecutive deletes of ascending targets
-            // (one call each); descending targets one by one.
+            // Stored in pieces of consecutive deletes (their LVs continue
+            // each other: no insert between them).
             lv_t piece_d = 0;
             lv_t piece_t = 0;
             lv_t piece_n = 0;
@@ -371,25 +373,28 @@ struct snapshot_codec {
                             " targets a later op, a delete, or there is no delete op left",
                         at);
                 }
-                if (piece_n > 0 && !down && d == piece_d + piece_n && t == piece_t + piece_n) {
+                if (piece_n > 0 && d == piece_d + piece_n &&
+                    t == (down ? piece_t - piece_n : piece_t + piece_n)) {
                     ++piece_n;
                     continue;
                 }
                 if (piece_n > 0) {
-                    e.load_deletes(piece_d, piece_t, piece_n);
+                    deletes.push_back({piece_d, piece_t, piece_n, down});
                 }
                 piece_d = d;
                 piece_t = t;
                 piece_n = 1;
             }
             if (piece_n > 0) {
-                e.load_deletes(piece_d, piece_t, piece_n);
+                deletes.push_back({piece_d, piece_t, piece_n, down});
             }
             prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
         }
         if (next_delete() != no_lv) {
             bad("a delete op has no target", r.offset());
         }
+        std::vector<lv_t> first_delete(e.op_count(), no_lv);
+        e.load_deletes(deletes, first_delete);
 
         // The document order.
         const std::size_t run_count = r.length("run count");
@@ -426,7 +431,7 @@ struct snapshot_codec {
             ins.push_back({start, static_cast<lv_t>(n), left, right});
             prev = s + static_cast<std::int64_t>(n);
         }
-        e.build_runs(ins, what);
+        e.build_runs(ins, first_delete, what);
     }
 };
 
