@@ -115,6 +115,8 @@ public:
     void assign(std::size_t i, const T* values, std::size_t n) {
         std::copy(values, values + n, v_.begin() + static_cast<std::ptrdiff_t>(i));
     }
+    /// Effects: none (the char32_t arena widens here for `values`).
+    void prepare(const T*, std::size_t) noexcept {}
     const T& get(std::size_t i) const noexcept { return v_[i]; }
     /// Effects: calls f(const T* p, std::size_t k) (returning bool: false
     ///   stops) for the elements [i, i + n) in order, in one or more spans.
@@ -175,12 +177,17 @@ public:
     void grow(std::size_t n) {
         visit_mut([&](auto& v) { v.resize(v.size() + n); });
     }
-    void assign(std::size_t i, const char32_t* values, std::size_t n) {
+    /// Effects: widens the arena so that it can hold `values` (called
+    ///   before the op store grows, so a failed widening leaves no trace).
+    void prepare(const char32_t* values, std::size_t n) {
         char32_t hi = 0;
         for (std::size_t k = 0; k < n; ++k) {
             hi = std::max(hi, values[k]);
         }
         widen(hi < 0x100 ? 1u : hi < 0x10000 ? 2u : 4u);
+    }
+    void assign(std::size_t i, const char32_t* values, std::size_t n) {
+        prepare(values, n); // nothing to do after acquire's prepare
         visit_mut([&](auto& v) {
             using C = typename std::remove_reference_t<decltype(v)>::value_type;
             for (std::size_t k = 0; k < n; ++k) {
@@ -1322,6 +1329,9 @@ public:
             out.n = static_cast<std::size_t>(std::min<std::uint64_t>(n, it->seq + it->len - seq));
         } else {
             CRDT_ASSERT(seq == known);
+            if (values != nullptr) {
+                s_->content.prepare(values, n); // widen first: it may throw
+            }
             out.lv = allocate(a, seq, n, insert);
             if (values != nullptr) {
                 s_->content.assign(out.lv, values, n);
