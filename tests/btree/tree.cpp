@@ -278,6 +278,56 @@ TEMPLATE_LIST_TEST_CASE("tree: empty tree, statistics and height", "[btree][tree
     REQUIRE(st.leaves >= 100 / tree_t::leaf_capacity);
 }
 
+TEMPLATE_LIST_TEST_CASE("tree: full nodes spill into siblings before they split", "[btree][tree]",
+                        policies) {
+    using tree_t = piece_tree<TestType>;
+    constexpr std::size_t n = 6000;
+    const std::size_t packed = (n + tree_t::leaf_capacity - 1) / tree_t::leaf_capacity;
+    // Appends (push_back, and inserts before the last item) keep every leaf
+    // but the last two full; a 50/50 split would leave them half full.
+    tree_t appended;
+    tree_t before_last;
+    std::vector<piece> model;
+    for (std::size_t k = 0; k < n; ++k) {
+        const piece p{1, 0, k};
+        appended.push_back(p);
+        model.push_back(p);
+        before_last.insert(at_index(before_last, k == 0 ? 0 : k - 1), p);
+    }
+    check_equal(appended, model);
+    REQUIRE(appended.statistics().leaves <= packed + 2);
+    REQUIRE(before_last.statistics().leaves <= packed + 2);
+    REQUIRE_NOTHROW(before_last.verify());
+
+    // Random inserts fill nodes to ~85% (~70% with plain splits).
+    const auto seed = crdt_test::seed(9);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    tree_t t;
+    for (std::size_t k = 0; k < n; ++k) {
+        t.insert(at_index(t, rng() % (k + 1)), random_piece(rng));
+    }
+    REQUIRE_NOTHROW(t.verify());
+    const auto st = t.statistics();
+    const double leaf_fill =
+        static_cast<double>(st.items) / static_cast<double>(st.leaves * tree_t::leaf_capacity);
+    const double internal_fill = static_cast<double>(st.leaves + st.internal_nodes - 1) /
+                                 static_cast<double>(st.internal_nodes * tree_t::internal_capacity);
+    CAPTURE(leaf_fill, internal_fill);
+    REQUIRE(leaf_fill >= 0.8);
+    REQUIRE(internal_fill >= 0.8);
+
+    // A sibling shared with a snapshot is never written: the snapshot keeps
+    // its items while the edited tree spills and splits around it.
+    const tree_t snap = t;
+    const std::vector<piece> snap_items = contents(snap);
+    for (std::size_t k = 0; k < 200; ++k) {
+        t.insert(at_index(t, rng() % (n + k + 1)), random_piece(rng));
+    }
+    REQUIRE_NOTHROW(t.verify());
+    check_equal(snap, snap_items);
+}
+
 TEST_CASE("tree: node capacities follow the byte budget", "[btree][tree]") {
     using def = piece_tree<default_policy>;
     using tiny = piece_tree<tiny_policy>;
