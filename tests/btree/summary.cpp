@@ -99,6 +99,8 @@ TEST_CASE("summary: law checkers accept lawful summaries", "[btree][summary]") {
             return s.max_key < 300 ? bt::visit::take_whole : bt::visit::descend;
         };
         REQUIRE_NOTHROW(crdt::testing::check_classifier_monotone<piece_traits>(v, classify, seed));
+        REQUIRE_NOTHROW(crdt::testing::check_patch_laws<patch_piece_traits>(v, seed));
+        REQUIRE_NOTHROW(crdt::testing::check_patch_laws<patch_cold_piece_traits>(v, seed));
     }
 }
 
@@ -119,5 +121,28 @@ TEST_CASE("summary: law checkers reject broken summaries", "[btree][summary]") {
         return s.max_key > 10 && s.count > 1 ? bt::visit::skip : bt::visit::take_whole;
     };
     REQUIRE_THROWS_AS(crdt::testing::check_classifier_monotone<piece_traits>(v, not_monotone, 1),
+                      crdt::testing::law_violation);
+    // A patch that also patches the key bounds when the new item's are
+    // narrower (the old item may have held the fold's minimum).
+    struct eager_patch_traits : piece_traits {
+        static bool patch(piece_summary& acc, const piece_summary& o, const piece_summary& n) {
+            acc.count += n.count - o.count;
+            acc.len += n.len - o.len;
+            acc.lines += n.lines - o.lines;
+            acc.min_key = std::min(acc.min_key, n.min_key);
+            acc.max_key = std::max(acc.max_key, n.max_key);
+            return true;
+        }
+    };
+    REQUIRE_THROWS_AS(crdt::testing::check_patch_laws<eager_patch_traits>(v, 1),
+                      crdt::testing::law_violation);
+    // A patch that refuses but has already changed the fold.
+    struct dirty_refusal_traits : piece_traits {
+        static bool patch(piece_summary& acc, const piece_summary&, const piece_summary&) {
+            ++acc.count;
+            return false;
+        }
+    };
+    REQUIRE_THROWS_AS(crdt::testing::check_patch_laws<dirty_refusal_traits>(v, 1),
                       crdt::testing::law_violation);
 }

@@ -65,6 +65,43 @@ struct cold_piece_traits : piece_traits {
     }
 };
 
+/// Patches for piece summaries (crdt::btree::has_patch): additive fields by
+/// difference; key bounds only when the new item's bounds contain the old
+/// item's (a narrower item may have held the fold's bound: refold then).
+inline bool patch_piece(piece_summary& acc, const piece_summary& o, const piece_summary& n) {
+    if (n.min_key > o.min_key || n.max_key < o.max_key) {
+        return false;
+    }
+    acc.count += n.count - o.count;
+    acc.len += n.len - o.len;
+    acc.lines += n.lines - o.lines;
+    acc.min_key = std::min(acc.min_key, n.min_key);
+    acc.max_key = std::max(acc.max_key, n.max_key);
+    return true;
+}
+
+struct patch_piece_traits : piece_traits {
+    static bool patch(piece_summary& acc, const piece_summary& o, const piece_summary& n) {
+        return patch_piece(acc, o, n);
+    }
+};
+
+/// cold_piece_traits with patches of both summaries.
+struct patch_cold_piece_traits : cold_piece_traits {
+    static bool patch(piece_summary& acc, const piece_summary& o, const piece_summary& n) {
+        return patch_piece(acc, o, n);
+    }
+    static bool patch_cold(piece_cold& acc, const piece_cold& o, const piece_cold& n) {
+        if (n.min_key > o.min_key || n.max_key < o.max_key) {
+            return false;
+        }
+        acc.min_key = std::min(acc.min_key, n.min_key);
+        acc.max_key = std::max(acc.max_key, n.max_key);
+        acc.key_sum += n.key_sum - o.key_sum;
+        return true;
+    }
+};
+
 using count_dim = crdt::btree::sum_of<&piece_summary::count>;
 using len_dim = crdt::btree::sum_of<&piece_summary::len>;
 using lines_dim = crdt::btree::sum_of<&piece_summary::lines>;

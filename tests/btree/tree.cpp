@@ -90,11 +90,22 @@ void random_edits(std::uint64_t seed, int rounds, int steps) {
                 const std::size_t i = rng() % n;
                 t.erase(at_index(t, i));
                 model.erase(model.begin() + static_cast<std::ptrdiff_t>(i));
-            } else if (op == 4) { // replace one
+            } else if (op == 4) { // replace one, or update it in place
                 const std::size_t i = rng() % n;
                 const piece p = random_piece(rng);
-                t.replace(at_index(t, i), p);
-                model[i] = p;
+                if (rng() % 2 == 0) {
+                    t.replace(at_index(t, i), p);
+                    model[i] = p;
+                } else {
+                    // Grows or shrinks the length and moves the key either
+                    // way: some updates patch, some must refold.
+                    t.update(at_index(t, i), [&](piece& q) {
+                        q.len = p.len;
+                        q.key = p.key;
+                    });
+                    model[i].len = p.len;
+                    model[i].key = p.key;
+                }
             } else if (op == 5) { // erase a range
                 std::size_t a = rng() % (n + 1);
                 std::size_t b = rng() % (n + 1);
@@ -170,6 +181,14 @@ TEMPLATE_LIST_TEST_CASE("tree: random edits match a vector model", "[btree][tree
 
 TEMPLATE_LIST_TEST_CASE("tree: random edits keep cold summaries exact", "[btree][tree]", policies) {
     random_edits<TestType, cold_piece_traits>(crdt_test::seed(6), 3, 250);
+}
+
+TEMPLATE_LIST_TEST_CASE("tree: random edits with patched summaries", "[btree][tree]", policies) {
+    STATIC_REQUIRE(bt::has_patch<patch_piece_traits>);
+    STATIC_REQUIRE_FALSE(bt::has_cold_patch<patch_piece_traits>);
+    STATIC_REQUIRE(bt::has_cold_patch<patch_cold_piece_traits>);
+    random_edits<TestType, patch_piece_traits>(crdt_test::seed(7), 3, 250);
+    random_edits<TestType, patch_cold_piece_traits>(crdt_test::seed(8), 3, 250);
 }
 
 TEMPLATE_LIST_TEST_CASE("tree: long random edits (soak)", "[.][soak][btree][tree]", policies) {

@@ -118,6 +118,33 @@ concept has_cold_summary = requires(const typename Tr::item_type& item,
 &&std::default_initializable<typename Tr::cold_summary_type>&&
     std::copyable<typename Tr::cold_summary_type>;
 
+/// Optional: traits that patch a fold in O(1) when one item changes, so that
+/// replace() and update() refresh the summaries above an item in O(h)
+/// instead of refolding every node on the path (O(B h)):
+///   static bool patch(summary_type& acc, const summary_type& old_item,
+///                     const summary_type& new_item);
+/// Effects: when it can, turns `acc`, the fold of any sequence of item
+/// summaries that holds `old_item` at some position, into the fold of the
+/// same sequence with `new_item` at that position, and returns true;
+/// otherwise returns false and leaves `acc` unchanged (the tree then refolds).
+/// Law (checked by crdt/testing/summary_laws.hpp, check_patch_laws): a
+/// patch that returns true gives exactly that fold. Additive fields patch by
+/// adding new - old (unsigned wrap-around is fine); order-dependent fields
+/// (a "last key") patch only when they do not change.
+template <class Tr>
+concept has_patch = requires(typename Tr::summary_type& acc, const typename Tr::summary_type& s) {
+    { Tr::patch(acc, s, s) } -> std::same_as<bool>;
+};
+
+/// Optional, for traits with a cold summary: the same for the cold one.
+///   static bool patch_cold(cold_summary_type& acc, const cold_summary_type& old_item,
+///                          const cold_summary_type& new_item);
+template <class Tr>
+concept has_cold_patch = has_cold_summary<Tr> &&
+    requires(typename Tr::cold_summary_type& acc, const typename Tr::cold_summary_type& c) {
+    { Tr::patch_cold(acc, c, c) } -> std::same_as<bool>;
+};
+
 /// A dimension folds summaries: `d.add(s)` sets d to d (+) s.
 template <class D, class S>
 concept dimension = std::copyable<D> && requires(D& d, const S& s) {

@@ -276,7 +276,7 @@ public:
     }
 
     /// Requires: !at.at_end(). Effects: replaces the cursor's item.
-    /// Complexity: O(B h).
+    /// Complexity: O(B h); O(h) + O(B) when the summaries patch (see update).
     template <class D>
     void replace(const cursor_type<D>& at, item_type item) {
         modify<false>(at, [&](node_t* root, const std::uint16_t* path) {
@@ -292,7 +292,9 @@ public:
 
     /// Requires: !at.at_end(); fn(item_type&) keeps the item valid.
     /// Effects: edits the cursor's item in place and refreshes the summaries
-    /// above it. Complexity: O(B h).
+    /// above it. Complexity: O(B h); O(h) + O(B) when the traits patch
+    /// summaries (has_patch, and has_cold_patch if they have a cold summary)
+    /// and the patches succeed.
     template <class D, class Fn>
     void update(cursor_type<D>&& at, Fn fn) {
         modify<true>(

@@ -327,6 +327,31 @@ struct run_traits {
         return {r.lv, r.lv + r.len - 1, r.touch_hi, r.witness_lo, r.witness_hi};
     }
     static run_cold zero_cold() noexcept { return {}; }
+    /// Every cold field is a min or a max: a run whose new bounds contain its
+    /// old ones (typing extends a run: ins_hi and touch_hi grow) patches a
+    /// fold by combining; otherwise the tree refolds.
+    static bool patch_cold(run_cold& acc, const run_cold& o, const run_cold& n) noexcept {
+        if (n.ins_lo > o.ins_lo || n.ins_hi < o.ins_hi || n.touch_hi < o.touch_hi ||
+            n.witness_lo > o.witness_lo || n.witness_hi < o.witness_hi) {
+            return false;
+        }
+        combine_cold(acc, n);
+        return true;
+    }
+    /// Lengths and counts patch by difference; the last key only when the
+    /// run keeps its key (every replace of a run does).
+    static bool patch(run_summary& acc, const run_summary& o, const run_summary& n) noexcept {
+        if (o.key != n.key || o.full == 0 || n.full == 0) {
+            return false;
+        }
+        acc.chars += n.chars - o.chars;
+        acc.utf8 += n.utf8 - o.utf8;
+        acc.utf16 += n.utf16 - o.utf16;
+        acc.lines += n.lines - o.lines;
+        acc.full += n.full - o.full;
+        acc.runs += n.runs - o.runs;
+        return true;
+    }
     static void combine_cold(run_cold& acc, const run_cold& rhs) noexcept {
         acc.ins_lo = std::min(acc.ins_lo, rhs.ins_lo);
         acc.ins_hi = std::max(acc.ins_hi, rhs.ins_hi);

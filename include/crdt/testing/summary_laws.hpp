@@ -9,6 +9,7 @@
 //   crdt::testing::check_summary_laws<run_traits>(items, seed);
 //   crdt::testing::check_dimension_laws<run_traits>(items, utf16_dim{}, seed);
 //   crdt::testing::check_classifier_monotone<run_traits>(items, classify, seed);
+//   crdt::testing::check_patch_laws<run_traits>(items, seed);  // traits with patch
 //
 // A broken law throws crdt::testing::law_violation naming it, so the checkers
 // work under Catch2, RapidCheck (shrinks the sample), GoogleTest or main().
@@ -122,6 +123,73 @@ requires(btree::dimension<D, typename Tr::summary_type> ||
             !(at_once == stepwise)) {
             throw law_violation("dimension: adding the fold of [" + std::to_string(i) + ", " +
                                 std::to_string(j) + ") differs from adding its items");
+        }
+    }
+}
+
+/// Effects: checks the patch law of traits with btree::has_patch (and of
+/// patch_cold with btree::has_cold_patch): for `rounds` random ranges
+/// [i, j) of `items`, a random position k in it and a random replacement
+/// items[m], a patch of fold[i, j) from item k's summary to item m's that
+/// returns true gives fold[i, j) with item k replaced by item m, and a patch
+/// that returns false leaves the fold unchanged.
+/// Requires: the summary types (and the cold one, if patched) are
+/// equality-comparable.
+/// Throws: law_violation("patch ...") on the first violation.
+template <btree::summary_traits Tr>
+requires btree::has_patch<Tr> && std::equality_comparable<typename Tr::summary_type>
+void check_patch_laws(const std::vector<typename Tr::item_type>& items, std::uint64_t seed,
+                      std::size_t rounds = 64) {
+    const std::size_t n = items.size();
+    if (n == 0) {
+        return;
+    }
+    std::mt19937_64 rng(seed);
+    const auto where = [](std::size_t i, std::size_t j, std::size_t k, std::size_t m) {
+        return " in [" + std::to_string(i) + ", " + std::to_string(j) + ") at " +
+               std::to_string(k) + " with item " + std::to_string(m);
+    };
+    for (std::size_t r = 0; r < rounds; ++r) {
+        std::size_t i = static_cast<std::size_t>(rng() % n);
+        std::size_t j = static_cast<std::size_t>(rng() % n);
+        if (i > j) {
+            std::swap(i, j);
+        }
+        ++j; // non-empty
+        const std::size_t k = i + static_cast<std::size_t>(rng() % (j - i));
+        const std::size_t m = static_cast<std::size_t>(rng() % n);
+        std::vector<typename Tr::item_type> after(items.begin() + static_cast<std::ptrdiff_t>(i),
+                                                  items.begin() + static_cast<std::ptrdiff_t>(j));
+        after[k - i] = items[m];
+        const auto before_fold = testing_detail::fold_items<Tr>(items, i, j);
+        const auto after_fold = testing_detail::fold_items<Tr>(after, 0, after.size());
+        auto acc = before_fold;
+        if (Tr::patch(acc, Tr::summarize(items[k]), Tr::summarize(items[m]))) {
+            if (!(acc == after_fold)) {
+                throw law_violation("patch: the patched fold differs" + where(i, j, k, m));
+            }
+        } else if (!(acc == before_fold)) {
+            throw law_violation("patch: a refused patch changed the fold" + where(i, j, k, m));
+        }
+        if constexpr (btree::has_cold_patch<Tr>) {
+            const auto cold_fold = [](const auto& v, std::size_t from, std::size_t to) {
+                auto c = Tr::zero_cold();
+                for (std::size_t x = from; x < to; ++x) {
+                    Tr::combine_cold(c, Tr::summarize_cold(v[x]));
+                }
+                return c;
+            };
+            const auto cold_before = cold_fold(items, i, j);
+            const auto cold_after = cold_fold(after, 0, after.size());
+            auto cacc = cold_before;
+            if (Tr::patch_cold(cacc, Tr::summarize_cold(items[k]), Tr::summarize_cold(items[m]))) {
+                if (!(cacc == cold_after)) {
+                    throw law_violation("patch: the patched cold fold differs" + where(i, j, k, m));
+                }
+            } else if (!(cacc == cold_before)) {
+                throw law_violation("patch: a refused cold patch changed the fold" +
+                                    where(i, j, k, m));
+            }
         }
     }
 }

@@ -445,21 +445,26 @@ struct node_algorithms {
     /// Effects: replaces the item at path of unique n with `item`.
     template <class Item>
     static void replace_at(node_t* n, const std::uint16_t* path, Item&& item) {
-        const std::size_t i = path[0];
-        if (n->height == 0) {
-            ops::as_leaf(n)->item(i) = std::forward<Item>(item);
-            return;
-        }
-        auto* in = ops::as_internal(n);
-        node_t* c = unique_child(in, i);
-        replace_at(c, path + 1, std::forward<Item>(item));
-        in->sum(i) = refresh(c);
+        auto assign = [&item](item_type& it) { it = std::forward<Item>(item); };
+        update_at(n, path, assign);
     }
 
     /// Effects: calls fn(item&) on the item at path of unique n and refreshes
-    /// the summaries above it.
+    /// the summaries above it: patched level by level (O(h)) while the traits
+    /// can patch (has_patch / has_cold_patch), refolded from the first level
+    /// where they cannot.
     template <class Fn>
     static void update_at(node_t* n, const std::uint16_t* path, Fn& fn) {
+        if constexpr (::crdt::btree::has_patch<traits>) {
+            update_patched(n, path, fn);
+        } else {
+            update_refolded(n, path, fn);
+        }
+    }
+
+    /// update_at refolding every node on the path (O(B h)).
+    template <class Fn>
+    static void update_refolded(node_t* n, const std::uint16_t* path, Fn& fn) {
         const std::size_t i = path[0];
         if (n->height == 0) {
             fn(ops::as_leaf(n)->item(i));
@@ -467,8 +472,71 @@ struct node_algorithms {
         }
         auto* in = ops::as_internal(n);
         node_t* c = unique_child(in, i);
-        update_at(c, path + 1, fn);
+        update_refolded(c, path + 1, fn);
         in->sum(i) = refresh(c);
+    }
+
+    /// update_at patching the stored summaries (traits with patch).
+    template <class Fn>
+    static void update_patched(node_t* n, const std::uint16_t* path, Fn& fn) {
+        internal_t* up[Pm::max_depth];
+        std::size_t depth = 0;
+        while (n->height > 0) {
+            auto* in = ops::as_internal(n);
+            up[depth] = in;
+            n = unique_child(in, path[depth]);
+            ++depth;
+        }
+        item_type& it = ops::as_leaf(n)->item(path[depth]);
+        const summary_type old_s = traits::summarize(it);
+        if constexpr (Pm::has_cold) {
+            const cold_type old_c = traits::summarize_cold(it);
+            fn(it);
+            const cold_type new_c = traits::summarize_cold(it);
+            bool cold_ok = patch_cold(n->cold, old_c, new_c);
+            if (!cold_ok) {
+                n->cold = fold_cold(n);
+            }
+            const summary_type new_s = traits::summarize(it);
+            bool hot_ok = true;
+            while (depth-- > 0) {
+                internal_t* p = up[depth];
+                const std::size_t i = path[depth];
+                hot_ok = hot_ok && traits::patch(p->sum(i), old_s, new_s);
+                if (!hot_ok) {
+                    p->sum(i) = total(p->children[i]);
+                }
+                cold_ok = cold_ok && patch_cold(p->cold, old_c, new_c);
+                if (!cold_ok) {
+                    p->cold = fold_cold(p);
+                }
+            }
+        } else {
+            fn(it);
+            const summary_type new_s = traits::summarize(it);
+            bool hot_ok = true;
+            while (depth-- > 0) {
+                internal_t* p = up[depth];
+                const std::size_t i = path[depth];
+                hot_ok = hot_ok && traits::patch(p->sum(i), old_s, new_s);
+                if (!hot_ok) {
+                    p->sum(i) = total(p->children[i]);
+                }
+            }
+        }
+    }
+
+    /// Returns: traits::patch_cold(acc, old_c, new_c) when the traits have it,
+    ///   else false (the caller refolds).
+    static bool patch_cold(cold_type& acc, const cold_type& old_c, const cold_type& new_c) {
+        if constexpr (::crdt::btree::has_cold_patch<traits>) {
+            return traits::patch_cold(acc, old_c, new_c);
+        } else {
+            (void)acc;
+            (void)old_c;
+            (void)new_c;
+            return false;
+        }
     }
 
     /// Effects: if child i of unique p is below its minimum, merges it with a
