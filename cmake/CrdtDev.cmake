@@ -4,6 +4,10 @@
 add_library(crdt_dev INTERFACE)
 add_library(crdt::dev ALIAS crdt_dev)
 target_link_libraries(crdt_dev INTERFACE crdt)
+# Tests, benchmarks and fuzzers of compressed encodings (crdt::zlib).
+if(TARGET crdt_zlib)
+    target_link_libraries(crdt_dev INTERFACE crdt_zlib)
+endif()
 
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(crdt_dev INTERFACE

@@ -18,8 +18,11 @@
 // encoded with the sequence delta codec (crdt/sequence/delta.hpp);
 // snapshot = snapshot(); load = load_snapshot() of it (no op replayed);
 // replay_load = decode the encoded history and merge it into a fresh
-// document. Both loaded documents must equal the original (content and
-// version). Each step is timed N times (default 5); the medians are printed.
+// document. With zlib (the crdt::zlib target), compress = the encoded
+// history compressed (crdt/codec/compressed.hpp, default level) and
+// decompress = decompressing it back to the encoding (checked equal). Both loaded documents must
+// equal the original (content and version). Each step is timed N times (default 5); the medians are
+// printed.
 //
 // Exit status: 0 when the content (and the loaded copy) is right, 1 when it
 // is not, 2 for bad arguments or a file that cannot be read or parsed, or
@@ -32,6 +35,9 @@
 #include <crdt/core/error.hpp>
 #include <crdt/core/replica_id.hpp>
 #include <crdt/sequence.hpp>
+#ifdef CRDT_WITH_ZLIB
+#include <crdt/codec/compressed.hpp>
+#endif
 
 #include <charconv>
 #include <cstddef>
@@ -220,6 +226,10 @@ struct report {
     double encode_ms = 0;
     std::size_t encoded_bytes = 0;
     std::size_t ops = 0;
+    bool have_compressed = false;
+    double compress_ms = 0;
+    std::size_t compressed_bytes = 0;
+    double decompress_ms = 0;
     double snapshot_ms = 0;
     std::size_t snapshot_bytes = 0;
     double load_ms = 0;
@@ -232,17 +242,23 @@ struct report {
 };
 
 void print(const report& r) {
+    char compressed[160] = "";
+    if (r.have_compressed) {
+        std::snprintf(compressed, sizeof compressed,
+                      "\"compress_ms\":%.3f,\"compressed_bytes\":%zu,\"decompress_ms\":%.3f,",
+                      r.compress_ms, r.compressed_bytes, r.decompress_ms);
+    }
     std::printf("{\"trace\":%s,\"kind\":%s,\"txns\":%zu,\"patches\":%zu,\"runs\":%zu,"
-                "\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"encoded_bytes\":%zu,\"ops\":%zu,"
+                "\"replay_ms\":%.3f,\"encode_ms\":%.3f,\"encoded_bytes\":%zu,\"ops\":%zu,%s"
                 "\"snapshot_ms\":%.3f,\"snapshot_bytes\":%zu,\"load_ms\":%.3f,"
                 "\"replay_load_ms\":%.3f,\"memory_bytes\":%zu,\"loaded_memory_bytes\":%zu,"
                 "\"final_chars\":%zu,"
                 "\"content_ok\":%s,\"load_ok\":%s}\n",
                 crdt_tools::json_string(r.trace).c_str(), crdt_tools::json_string(r.kind).c_str(),
                 r.txns, r.patches, r.runs, r.replay_ms, r.encode_ms, r.encoded_bytes, r.ops,
-                r.snapshot_ms, r.snapshot_bytes, r.load_ms, r.replay_load_ms, r.memory_bytes,
-                r.loaded_memory_bytes, r.final_chars, r.content_ok ? "true" : "false",
-                r.load_ok ? "true" : "false");
+                compressed, r.snapshot_ms, r.snapshot_bytes, r.load_ms, r.replay_load_ms,
+                r.memory_bytes, r.loaded_memory_bytes, r.final_chars,
+                r.content_ok ? "true" : "false", r.load_ok ? "true" : "false");
 }
 
 /// Effects: runs `f`; a crdt::error from the library (not from the file)
@@ -316,6 +332,33 @@ int run(const options& o) {
     r.encode_ms = crdt_tools::median(times);
     r.encoded_bytes = bytes.size();
 
+    bool unpacked_ok = true;
+#ifdef CRDT_WITH_ZLIB
+    std::vector<std::byte> packed;
+    times.clear();
+    stage(o.path, "compressing the history", [&] {
+        for (std::size_t k = 0; k < o.runs; ++k) {
+            times.push_back(crdt_tools::time_ms([&] { packed = crdt::compress(bytes); }));
+        }
+    });
+    r.compress_ms = crdt_tools::median(times);
+    r.compressed_bytes = packed.size();
+    std::vector<std::byte> unpacked;
+    times.clear();
+    stage(o.path, "decompressing the history", [&] {
+        for (std::size_t k = 0; k < o.runs; ++k) {
+            times.push_back(crdt_tools::time_ms([&] { unpacked = crdt::decompress(packed); }));
+        }
+    });
+    r.decompress_ms = crdt_tools::median(times);
+    r.have_compressed = true;
+    if (unpacked != bytes) {
+        std::fprintf(stderr, "trace_replay: %s: the decompressed history differs\n",
+                     o.path.c_str());
+        unpacked_ok = false;
+    }
+#endif
+
     std::vector<std::byte> snap;
     times.clear();
     stage(o.path, "taking a snapshot", [&] {
@@ -338,7 +381,7 @@ int run(const options& o) {
     });
     r.load_ms = crdt_tools::median(times);
     r.loaded_memory_bytes = loaded->memory_bytes();
-    r.load_ok = loaded->buffered() == 0 && loaded->version() == doc->version() &&
+    r.load_ok = unpacked_ok && loaded->buffered() == 0 && loaded->version() == doc->version() &&
                 crdt_tools::content_of(*loaded) == got;
 
     times.clear();

@@ -1,7 +1,8 @@
 // crdt/crdt.hpp -- umbrella header: everything in crdt that needs no extra
 // library. For users only; crdt's own headers never include it.
 // (crdt/storage/sqlite_storage.hpp needs the crdt::sqlite target, and
-// crdt/transport/tcp_transport.hpp pulls in Boost.Asio: include them
+// crdt/transport/tcp_transport.hpp pulls in Boost.Asio, and
+// crdt/codec/compressed.hpp needs the crdt::zlib target: include them
 // yourself.)
 #pragma once
 
