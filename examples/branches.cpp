@@ -5,6 +5,9 @@
 // Prints each step; exits non-zero if a result differs from what the
 // comments say.
 #include <crdt/text.hpp>
+#ifdef CRDT_WITH_ZLIB // the crdt::zlib target
+#include <crdt/codec/compressed.hpp>
+#endif
 
 #include <cstdio>
 #include <string>
@@ -60,5 +63,16 @@ int main() {
                  "#[no_std]\n// zed\nfn main() { debug(); }\n");
     debugger.merge(main_branch); // the other way round converges too
     ok &= expect("debugger after merge:", debugger.str(), main_branch.str());
+
+#ifdef CRDT_WITH_ZLIB
+    // The whole history (every branch's ops), compressed for a file, brings
+    // the document back, versions and all.
+    const auto file = crdt::encode_compressed(main_branch.delta_since({}));
+    crdt::text restored(crdt::agent_id("restored"));
+    restored.merge(crdt::decode_compressed<crdt::text::delta_type>(file));
+    std::printf("history file:              %zu bytes\n", file.size());
+    ok &= expect("restored from the file:", restored.str(), main_branch.str());
+    ok &= expect("restored at v1:", restored.str_at(v1), "fn main() {}\n");
+#endif
     return ok ? 0 : 1;
 }
