@@ -1,10 +1,11 @@
 # Conan 2 recipe for crdt, a header-only C++20 library of CRDTs.
 #
-#   conan create . -o "crdt/*:with_sqlite=True"      # from a checkout
+#   conan create . -o "crdt/*:with_sqlite=True" -o "crdt/*:with_zlib=True"   # from a checkout
 #
 # Consumers get exactly the names of crdt's own CMake install (CMakeDeps):
 #   find_package(crdt REQUIRED)                     -> crdt::crdt
 #   find_package(crdt REQUIRED COMPONENTS sqlite)   -> crdt::sqlite (with_sqlite=True)
+#   find_package(crdt REQUIRED COMPONENTS zlib)     -> crdt::zlib (with_zlib=True)
 # tests/packaging/check_recipes.py checks these names against the installed
 # crdtTargets.cmake and runs this recipe's methods under a stub of the `conan`
 # module; see docs/packaging.md for what has, and has not, been run for real.
@@ -32,9 +33,10 @@ class CrdtConan(ConanFile):
     package_type = "header-library"
     # Settings only feed validate(); package_id() clears them.
     settings = "os", "arch", "compiler", "build_type"
-    options = {"with_sqlite": [True, False]}
+    options = {"with_sqlite": [True, False], "with_zlib": [True, False]}
     default_options = {
         "with_sqlite": True,
+        "with_zlib": True,
         # crdt needs Boost's headers only (Boost.Container); never build Boost's libraries.
         "boost/*:header_only": True,
     }
@@ -56,16 +58,18 @@ class CrdtConan(ConanFile):
 
     def requirements(self):
         # A header-library's requirements are transitive (headers and libs)
-        # by default in Conan 2: consumers see Boost, range-v3 and SQLite.
+        # by default in Conan 2: consumers see Boost, range-v3, SQLite and zlib.
         self.requires("boost/[>=1.74 <2]")
         self.requires("range-v3/0.12.0")
         if self.options.with_sqlite:
             self.requires("sqlite3/[>=3.40 <4]")
+        if self.options.with_zlib:
+            self.requires("zlib/[>=1.2.11 <2]")
 
     def package_id(self):
         # One package for every configuration: the packaged headers are the
-        # same for every setting and option; with_sqlite only changes the
-        # requirements and package_info().
+        # same for every setting and option; with_sqlite and with_zlib only
+        # change the requirements and package_info().
         self.info.clear()
 
     def validate(self):
@@ -89,13 +93,22 @@ class CrdtConan(ConanFile):
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
         self.cpp_info.set_property("cmake_file_name", "crdt")
-        # CMakeDeps' global target links every component. Name it after the
-        # largest component (as conan-center's Catch2 does) so that no target
-        # exists beyond the two the CMake install exports, and crdt::crdt
-        # never drags in SQLite.
-        self.cpp_info.set_property(
-            "cmake_target_name", "crdt::sqlite" if self.options.with_sqlite else "crdt::crdt"
-        )
+        # CMakeDeps' global target links every component. With at most one of
+        # sqlite and zlib, name it after the largest component (as
+        # conan-center's Catch2 does) so that no target exists beyond the ones
+        # the CMake install exports, and crdt::crdt never drags in SQLite or
+        # zlib. With both, no component contains the other: the global target
+        # gets a name of its own, crdt::conan_all (Conan only, not for use), so
+        # that crdt::sqlite never drags in zlib nor crdt::zlib SQLite.
+        if self.options.with_sqlite and self.options.with_zlib:
+            global_target = "crdt::conan_all"
+        elif self.options.with_sqlite:
+            global_target = "crdt::sqlite"
+        elif self.options.with_zlib:
+            global_target = "crdt::zlib"
+        else:
+            global_target = "crdt::crdt"
+        self.cpp_info.set_property("cmake_target_name", global_target)
 
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "crdt::crdt")
@@ -110,3 +123,11 @@ class CrdtConan(ConanFile):
             sqlite.libdirs = []
             sqlite.requires = ["core", "sqlite3::sqlite3"]
             sqlite.defines = ["CRDT_WITH_SQLITE=1"]
+
+        if self.options.with_zlib:
+            zlib = self.cpp_info.components["zlib"]
+            zlib.set_property("cmake_target_name", "crdt::zlib")
+            zlib.bindirs = []
+            zlib.libdirs = []
+            zlib.requires = ["core", "zlib::zlib"]
+            zlib.defines = ["CRDT_WITH_ZLIB=1"]

@@ -23,8 +23,9 @@ class CrdtTestPackageConan(ConanFile):
         deps = CMakeDeps(self)
         deps.generate()
         toolchain = CMakeToolchain(self)
-        with_sqlite = bool(self.dependencies[self.tested_reference_str].options.with_sqlite)
-        toolchain.cache_variables["CRDT_TEST_SQLITE"] = with_sqlite
+        options = self.dependencies[self.tested_reference_str].options
+        toolchain.cache_variables["CRDT_TEST_SQLITE"] = bool(options.with_sqlite)
+        toolchain.cache_variables["CRDT_TEST_ZLIB"] = bool(options.with_zlib)
         toolchain.generate()
 
     def build(self):

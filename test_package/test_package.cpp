@@ -6,11 +6,14 @@
 // user does, builds two replicas' version vectors, merges them and round-trips
 // the result through crdt's binary codec. Linked to crdt::sqlite (which defines
 // CRDT_WITH_SQLITE=1), it also stores the encoding as a BLOB in an in-memory
-// SQLite database and decodes what it reads back.
+// SQLite database and decodes what it reads back. Linked to crdt::zlib (which
+// defines CRDT_WITH_ZLIB=1), it also compresses the encoding with zlib
+// (crdt/codec/compressed.hpp) and checks that it decompresses and decodes back.
 //
-// CRDT_TEST_EXPECT_SQLITE (0 or 1, optional) is set by the consumer projects:
-// the build fails if the target they linked did, or did not, bring
-// CRDT_WITH_SQLITE, so crdt::crdt can never silently pull in SQLite.
+// CRDT_TEST_EXPECT_SQLITE and CRDT_TEST_EXPECT_ZLIB (0 or 1, optional) are set
+// by the consumer projects: the build fails if the targets they linked did, or
+// did not, bring CRDT_WITH_SQLITE / CRDT_WITH_ZLIB, so crdt::crdt can never
+// silently pull in SQLite or zlib, nor crdt::sqlite zlib, nor crdt::zlib SQLite.
 //
 // Exit status: 0 when every check holds, 1 otherwise (the reason on stderr).
 #include <crdt/crdt.hpp>
@@ -19,17 +22,29 @@
 #include <cstdio>
 #include <exception>
 #include <span>
+#include <string>
 #include <vector>
 
 #if defined(CRDT_WITH_SQLITE)
 #include <sqlite3.h>
+#endif
+#if defined(CRDT_WITH_ZLIB)
+#include <crdt/codec/compressed.hpp>
 #endif
 
 #if defined(CRDT_TEST_EXPECT_SQLITE)
 #if CRDT_TEST_EXPECT_SQLITE && !defined(CRDT_WITH_SQLITE)
 #error "linked crdt::sqlite but CRDT_WITH_SQLITE is not defined"
 #elif !CRDT_TEST_EXPECT_SQLITE && defined(CRDT_WITH_SQLITE)
-#error "linked only crdt::crdt but CRDT_WITH_SQLITE is defined (crdt::crdt must not need SQLite)"
+#error "did not link crdt::sqlite but CRDT_WITH_SQLITE is defined (only crdt::sqlite needs SQLite)"
+#endif
+#endif
+
+#if defined(CRDT_TEST_EXPECT_ZLIB)
+#if CRDT_TEST_EXPECT_ZLIB && !defined(CRDT_WITH_ZLIB)
+#error "linked crdt::zlib but CRDT_WITH_ZLIB is not defined"
+#elif !CRDT_TEST_EXPECT_ZLIB && defined(CRDT_WITH_ZLIB)
+#error "did not link crdt::zlib but CRDT_WITH_ZLIB is defined (only crdt::zlib needs zlib)"
 #endif
 #endif
 
@@ -105,6 +120,7 @@ int run() {
         return failure("decode(encode(v)) != v");
     }
 
+    std::string through;
 #if defined(CRDT_WITH_SQLITE)
     const std::vector<std::byte> stored = sqlite_round_trip(bytes);
     if (stored != bytes) {
@@ -113,12 +129,30 @@ int run() {
     if (crdt::decode<crdt::version_vector>(stored, "version vector from SQLite") != merged) {
         return failure("decoding the BLOB read back from SQLite");
     }
-    std::printf("test_package: OK: %zu-byte version vector round-tripped through SQLite %s\n",
-                bytes.size(), sqlite3_libversion());
-#else
-    std::printf("test_package: OK: %zu-byte version vector round-tripped (core only)\n",
-                bytes.size());
+    through += std::string(" through SQLite ") + sqlite3_libversion();
 #endif
+#if defined(CRDT_WITH_ZLIB)
+    const std::vector<std::byte> compressed = crdt::encode_compressed(merged);
+    if (compressed.empty() || compressed.front() != crdt::compressed_magic) {
+        return failure("encode_compressed did not write the compressed format");
+    }
+    if (crdt::decompress(compressed) != bytes) {
+        return failure("decompress(encode_compressed(v)) != encode(v)");
+    }
+    if (crdt::decode_compressed<crdt::version_vector>(compressed) != merged) {
+        return failure("decode_compressed(encode_compressed(v)) != v");
+    }
+    if (crdt::decompress(crdt::compress(bytes, 9)) != bytes) {
+        return failure("decompress(compress(bytes, 9)) != bytes");
+    }
+    through += (through.empty() ? " through zlib " : " and through zlib ");
+    through += zlibVersion();
+#endif
+    if (through.empty()) {
+        through = " (core only)";
+    }
+    std::printf("test_package: OK: %zu-byte version vector round-tripped%s\n", bytes.size(),
+                through.c_str());
     return 0;
 }
 

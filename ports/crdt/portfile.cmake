@@ -1,6 +1,7 @@
 # vcpkg overlay port for crdt (header-only):
-#   vcpkg install crdt --overlay-ports=<checkout>/ports            # with SQLite
-#   vcpkg install "crdt[core]" --overlay-ports=<checkout>/ports    # without
+#   vcpkg install crdt --overlay-ports=<checkout>/ports            # with SQLite and zlib
+#   vcpkg install "crdt[core]" --overlay-ports=<checkout>/ports    # without either
+#   vcpkg install "crdt[core,zlib]" --overlay-ports=<checkout>/ports   # zlib only
 #
 # The port builds the checkout it lives in (<checkout>/ports/crdt/../..), so it
 # needs no download, REF or SHA512. vcpkg's binary cache keys on the port files,
@@ -19,6 +20,7 @@ endif()
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         sqlite CRDT_WITH_SQLITE
+        zlib CRDT_WITH_ZLIB
 )
 
 vcpkg_cmake_configure(

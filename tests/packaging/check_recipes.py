@@ -11,15 +11,23 @@ crdt:
     CMake file name and target names the install exports (read from the
     installed crdtConfig.cmake / crdtTargets.cmake), the same compile
     definitions and the dependencies matching the exported link libraries,
-    requires SQLite exactly when with_sqlite is on, clears its package id,
-    validates C++20, and packages every file under include/ (what the CMake
-    install copies) plus LICENSE;
-  * vcpkg.json is valid, with the sqlite feature and the host dependencies;
-  * portfile.cmake maps the feature to -DCRDT_WITH_SQLITE, only sets options
-    CMakeLists.txt declares, fixes up share/crdt and installs usage/copyright;
+    for every combination of with_sqlite and with_zlib (each against an
+    install with the same CRDT_WITH_SQLITE / CRDT_WITH_ZLIB), requires SQLite
+    exactly when with_sqlite is on and zlib exactly when with_zlib is on, names
+    CMakeDeps' global target so that it adds nothing to a component's target,
+    clears its package id, validates C++20, and packages every file under
+    include/ (what the CMake install copies) plus LICENSE;
+  * vcpkg.json is valid, with the sqlite and zlib features and the host
+    dependencies;
+  * portfile.cmake maps the features to -DCRDT_WITH_SQLITE / -DCRDT_WITH_ZLIB,
+    only sets options CMakeLists.txt declares, fixes up share/crdt and
+    installs usage/copyright;
   * the usage file names find_package(crdt CONFIG REQUIRED) and the targets.
 
 Usage: check_recipes.py <source-dir> <full-install-prefix> <core-only-install-prefix>
+                        <sqlite-only-install-prefix> <zlib-only-install-prefix>
+  (full: CRDT_WITH_SQLITE=ON CRDT_WITH_ZLIB=ON; core-only: both OFF; the others
+  one of them ON)
 Prints one PASS/FAIL line per check; exits 1 if any check failed.
 """
 
@@ -307,7 +315,27 @@ CONAN_TO_CMAKE = {
     "boost::headers": "Boost::headers",
     "range-v3::range-v3": "range-v3::range-v3",
     "sqlite3::sqlite3": "SQLite::SQLite3",
+    "zlib::zlib": "ZLIB::ZLIB",
 }
+
+# The optional components: Conan option -> (Conan package, vcpkg feature, its vcpkg
+# port, CMake option, CMake target).
+OPTIONAL = {
+    "with_sqlite": ("sqlite3", "sqlite", "sqlite3", "CRDT_WITH_SQLITE", "crdt::sqlite"),
+    "with_zlib": ("zlib", "zlib", "zlib", "CRDT_WITH_ZLIB", "crdt::zlib"),
+}
+
+
+def component_closure(comps, name):
+    """The names of `name` and of every component it requires, transitively."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in comps:
+            continue
+        seen.add(current)
+        todo.extend(r for r in comps[current].requires if "::" not in r)
+    return seen
 
 
 def check_conan_recipe(src, exports_by_option):
@@ -323,17 +351,22 @@ def check_conan_recipe(src, exports_by_option):
             problems.append(f"name is {cls.name!r}, expected 'crdt'")
         if cls.package_type != "header-library":
             problems.append(f"package_type is {cls.package_type!r}")
-        if "with_sqlite" not in getattr(cls, "options", {}):
-            problems.append("no with_sqlite option")
+        for option in OPTIONAL:
+            if option not in getattr(cls, "options", {}):
+                problems.append(f"no {option} option")
+            elif getattr(cls, "default_options", {}).get(option) is not True:
+                problems.append(f"{option} does not default to True (as CMakeLists.txt's "
+                                f"{OPTIONAL[option][3]} defaults to ON)")
         exported = set(getattr(cls, "exports_sources", ()))
         for needed in ("include/*", "LICENSE"):
             if needed not in exported:
                 problems.append(f"exports_sources lacks {needed!r}")
 
-        for with_sqlite, (file_name, targets) in exports_by_option.items():
-            tag = f"with_sqlite={with_sqlite}"
+        for option_values, (file_name, targets) in exports_by_option.items():
+            options = dict(zip(OPTIONAL, option_values))
+            tag = ", ".join(f"{k}={v}" for k, v in options.items())
             recipe = cls()
-            recipe.options = StubOptions({"with_sqlite": with_sqlite})
+            recipe.options = StubOptions(options)
             recipe.settings = StubSettings("gcc", "12", "20")
 
             recipe.layout()
@@ -342,7 +375,7 @@ def check_conan_recipe(src, exports_by_option):
 
             recipe.requirements()
             required = {ref.split("/")[0] for ref, _ in recipe.requirements_seen}
-            want = {"boost", "range-v3"} | ({"sqlite3"} if with_sqlite else set())
+            want = {"boost", "range-v3"} | {OPTIONAL[k][0] for k, v in options.items() if v}
             if required != want:
                 problems.append(f"{tag}: requires {sorted(required)}, expected {sorted(want)}")
 
@@ -372,10 +405,25 @@ def check_conan_recipe(src, exports_by_option):
             if set(comp_targets) != set(targets):
                 problems.append(f"{tag}: component targets {sorted(map(str, comp_targets))} != "
                                 f"installed targets {sorted(targets)}")
+            # CMakeDeps' global target links every component: it may be a
+            # component's own target only if that component already requires
+            # all the others (else that target would get more than the
+            # install's); it may be a target of its own only if no component
+            # does (else it would be a target the install lacks, for nothing).
             root_target = info.properties.get("cmake_target_name")
-            if root_target not in targets:
+            largest = sorted(str(t) for t, n in comp_targets.items()
+                             if component_closure(comps, n) == set(comps))
+            if root_target in comp_targets:
+                if root_target not in largest:
+                    problems.append(f"{tag}: global target {root_target!r} is a component's "
+                                    f"target, but CMakeDeps would link every component "
+                                    f"({sorted(comps)}) into it")
+            elif largest:
                 problems.append(f"{tag}: global target {root_target!r} is not an installed "
-                                f"target, so CMakeDeps would add a target the install lacks")
+                                f"target, so CMakeDeps would add a target the install lacks "
+                                f"(name it {largest[0]})")
+            elif not str(root_target).startswith("crdt::"):
+                problems.append(f"{tag}: global target {root_target!r} is not in crdt::")
             if info.bindirs or info.libdirs:
                 problems.append(f"{tag}: root bindirs/libdirs not empty")
             for target, comp_name in comp_targets.items():
@@ -413,7 +461,7 @@ def check_conan_recipe(src, exports_by_option):
             for r, _, fs in os.walk(os.path.join(src, "include")) for f in fs)
         with tempfile.TemporaryDirectory(prefix="crdt-conan-package-") as package_folder:
             recipe = cls()
-            recipe.options = StubOptions({"with_sqlite": True})
+            recipe.options = StubOptions({option: True for option in OPTIONAL})
             recipe.settings = StubSettings("gcc", "12", "20")
             recipe.source_folder = src
             recipe.package_folder = package_folder
@@ -429,27 +477,30 @@ def check_conan_recipe(src, exports_by_option):
                 problems.append(f"package() output differs from include/ + LICENSE: "
                                 f"extra {extra[:5]}, missing {missing[:5]}")
 
-        # test_package: CRDT_TEST_SQLITE follows the tested package's option.
+        # test_package: CRDT_TEST_SQLITE / CRDT_TEST_ZLIB follow the tested
+        # package's options.
+        test_variables = {"with_sqlite": "CRDT_TEST_SQLITE", "with_zlib": "CRDT_TEST_ZLIB"}
         try:
             tp_module = load_module(os.path.join(src, "test_package", "conanfile.py"),
                                     "crdt_test_package_under_test")
             tp_cls = recipe_class(tp_module)
             toolchain_cls = sys.modules["conan.tools.cmake"].CMakeToolchain
-            for with_sqlite in (True, False):
+            for option_values in exports_by_option:
+                options = dict(zip(OPTIONAL, option_values))
                 tp = tp_cls()
                 tp.tested_reference_str = "crdt/0.1.0"
-                dep = types.SimpleNamespace(options=StubOptions({"with_sqlite": with_sqlite}))
+                dep = types.SimpleNamespace(options=StubOptions(options))
                 tp.dependencies = {"crdt/0.1.0": dep}
                 tp.requirements()
                 if [r for r, _ in tp.requirements_seen] != ["crdt/0.1.0"]:
                     problems.append("test_package must require exactly tested_reference_str")
                 toolchain_cls.instances.clear()
                 tp.generate()
-                values = [t.cache_variables.get("CRDT_TEST_SQLITE") for t in
-                          toolchain_cls.instances]
-                if values != [with_sqlite]:
-                    problems.append(f"test_package sets CRDT_TEST_SQLITE={values} for "
-                                    f"with_sqlite={with_sqlite}")
+                for option, variable in test_variables.items():
+                    values = [t.cache_variables.get(variable) for t in toolchain_cls.instances]
+                    if values != [options[option]]:
+                        problems.append(f"test_package sets {variable}={values} for "
+                                        f"{option}={options[option]}")
         except Exception as e:  # noqa: BLE001
             problems.append(f"running test_package/conanfile.py under the stub: {e!r}")
     return problems
@@ -491,10 +542,11 @@ def cmake_options(cmakelists_text):
 
 
 def main(argv):
-    if len(argv) != 4:
+    if len(argv) != 6:
         print(__doc__)
         return 2
-    src, full_prefix, core_prefix = (os.path.abspath(a) for a in argv[1:])
+    src, full_prefix, core_prefix, sqlite_prefix, zlib_prefix = (
+        os.path.abspath(a) for a in argv[1:])
     cmakelists = read(os.path.join(src, "CMakeLists.txt"))
 
     # 1. The recipes compile.
@@ -534,9 +586,15 @@ def main(argv):
     full = None
     try:
         full = cmake_exports(full_prefix)
-        core = cmake_exports(core_prefix)
+        # Keyed by (with_sqlite, with_zlib), the order of OPTIONAL.
+        installs = {
+            (True, True): full,
+            (False, False): cmake_exports(core_prefix),
+            (True, False): cmake_exports(sqlite_prefix),
+            (False, True): cmake_exports(zlib_prefix),
+        }
         names = f"{full[0]}: {', '.join(sorted(full[1]))}"
-        problems = check_conan_recipe(src, {True: full, False: core})
+        problems = check_conan_recipe(src, installs)
     except (OSError, RuntimeError) as e:
         names, problems = "?", [f"reading the installs: {e}"]
     report(f"conan: recipe file/target names, defines, requirements match the install; package() "
@@ -556,23 +614,33 @@ def main(argv):
     for dep in ("boost-asio", "boost-container", "boost-headers", "range-v3"):
         if dep not in plain:
             problems.append(f"no dependency {dep}")
-    if "sqlite3" in plain:
-        problems.append("sqlite3 must be a dependency of the sqlite feature only")
-    sqlite_feature = manifest.get("features", {}).get("sqlite")
-    if not sqlite_feature:
-        problems.append("no 'sqlite' feature")
-    else:
+    for _, feature_name, port, _, _ in OPTIONAL.values():
+        if port in plain:
+            problems.append(f"{port} must be a dependency of the {feature_name} feature only")
+        feature = manifest.get("features", {}).get(feature_name)
+        if not feature:
+            problems.append(f"no '{feature_name}' feature")
+            continue
         fdeps = {d if isinstance(d, str) else d.get("name")
-                 for d in sqlite_feature.get("dependencies", [])}
-        if "sqlite3" not in fdeps:
-            problems.append("the sqlite feature does not depend on sqlite3")
-        if not sqlite_feature.get("description"):
-            problems.append("the sqlite feature has no description")
+                 for d in feature.get("dependencies", [])}
+        if port not in fdeps:
+            problems.append(f"the {feature_name} feature does not depend on {port}")
+        if not feature.get("description"):
+            problems.append(f"the {feature_name} feature has no description")
+    # Default features: the ones CMakeLists.txt turns on by default (both).
+    defaults = {d if isinstance(d, str) else d.get("name")
+                for d in manifest.get("default-features", [])}
+    for default in sorted(defaults - set(manifest.get("features", {}))):
+        problems.append(f"default feature {default!r} is not a feature")
+    want_defaults = {feature_name for _, feature_name, _, _, _ in OPTIONAL.values()}
+    if defaults != want_defaults:
+        problems.append(f"default-features {sorted(defaults)} != {sorted(want_defaults)} "
+                        f"(CRDT_WITH_SQLITE and CRDT_WITH_ZLIB default to ON)")
     for field in ("description", "homepage", "license"):
         if not manifest.get(field):
             problems.append(f"no {field}")
-    report("vcpkg: vcpkg.json (name crdt, sqlite feature -> sqlite3, host vcpkg-cmake"
-           " and vcpkg-cmake-config)", problems)
+    report("vcpkg: vcpkg.json (name crdt, default features sqlite -> sqlite3 and zlib -> zlib,"
+           " host vcpkg-cmake and vcpkg-cmake-config)", problems)
 
     # 5. portfile.cmake.
     problems = []
@@ -588,8 +656,11 @@ def main(argv):
         args = features[0]
         out = args[args.index("OUT_FEATURE_OPTIONS") + 1] if "OUT_FEATURE_OPTIONS" in args else None
         pairs = args[args.index("FEATURES") + 1:] if "FEATURES" in args else []
-        if pairs[:2] != ["sqlite", "CRDT_WITH_SQLITE"]:
-            problems.append(f"vcpkg_check_features maps {pairs}, expected sqlite CRDT_WITH_SQLITE")
+        mapped = dict(zip(pairs[0::2], pairs[1::2])) if len(pairs) % 2 == 0 else {}
+        want = {feature: option for _, feature, _, option, _ in OPTIONAL.values()}
+        if mapped != want:
+            problems.append(f"vcpkg_check_features maps {pairs}, expected "
+                            f"{' '.join(f'{k} {v}' for k, v in want.items())}")
         configure = by_name.get("vcpkg_cmake_configure", [[]])[0]
         if out is None or "${" + out + "}" not in configure:
             problems.append("the feature options are not passed to vcpkg_cmake_configure")
@@ -618,7 +689,8 @@ def main(argv):
         problems.append("lib/ is not removed")
     if not any("usage" in " ".join(a) for a in by_name.get("file", [])):
         problems.append("the usage file is not installed")
-    report("vcpkg: portfile.cmake (feature -> -DCRDT_WITH_SQLITE, vcpkg_cmake_config_fixup("
+    report("vcpkg: portfile.cmake (features -> -DCRDT_WITH_SQLITE/-DCRDT_WITH_ZLIB, "
+           "vcpkg_cmake_config_fixup("
            "PACKAGE_NAME crdt CONFIG_PATH share/crdt))", problems)
 
     # 6. usage.
@@ -626,14 +698,16 @@ def main(argv):
     usage = read(os.path.join(src, "ports", "crdt", "usage"))
     for needed in ("find_package(crdt CONFIG REQUIRED)",
                    "find_package(crdt CONFIG REQUIRED COMPONENTS sqlite)",
-                   "crdt::crdt", "crdt::sqlite"):
+                   "find_package(crdt CONFIG REQUIRED COMPONENTS zlib)",
+                   "crdt::crdt", "crdt::sqlite", "crdt::zlib"):
         if needed not in usage:
             problems.append(f"usage does not mention {needed}")
     targets = set(full[1]) if full else set()
     for target in re.findall(r"\bcrdt::\w+", usage):
         if targets and target not in targets:
             problems.append(f"usage names {target}, which the install does not export")
-    report("vcpkg: usage names find_package(crdt CONFIG REQUIRED) and crdt::crdt/crdt::sqlite",
+    report("vcpkg: usage names find_package(crdt CONFIG REQUIRED) and "
+           "crdt::crdt/crdt::sqlite/crdt::zlib",
            problems)
 
     return 1 if FAILURES else 0

@@ -6,20 +6,29 @@
 #
 # Checks that crdt can be consumed the ways docs/packaging.md promises, offline,
 # with only cmake, a C++ compiler (CXX, default c++), ninja (optional) and python3:
-#   1. install crdt (tests, benchmarks, examples, fuzzers off) into a prefix that
-#      is then moved (the config must be relocatable), build and run the consumer
-#      test_package/ with find_package(crdt REQUIRED) -> crdt::crdt (with SQLite
-#      disabled for the consumer: crdt::crdt must not need it) and with
-#      find_package(crdt REQUIRED COMPONENTS sqlite) -> crdt::sqlite (a real
-#      in-memory SQLite database);
-#   2. install with CRDT_WITH_SQLITE=OFF: COMPONENTS sqlite must fail at configure
-#      time with crdt's component-not-found message; the core consumer still works;
+#   1. install crdt with SQLite and zlib (tests, benchmarks, examples, fuzzers
+#      off) into a prefix that is then moved (the config must be relocatable),
+#      build and run the consumer test_package/ with find_package(crdt REQUIRED)
+#      -> crdt::crdt (with SQLite and zlib disabled for the consumer: crdt::crdt
+#      must not need them), with find_package(crdt REQUIRED COMPONENTS sqlite)
+#      -> crdt::sqlite (a real in-memory SQLite database; zlib disabled), with
+#      COMPONENTS zlib -> crdt::zlib (a real zlib round trip; SQLite disabled)
+#      and with COMPONENTS sqlite zlib; COMPONENTS sqlite (zlib) on a machine
+#      without SQLite3 (zlib) must fail at configure time naming it (the
+#      directories the install found it in are hidden with CMAKE_IGNORE_PATH);
+#   2. install with CRDT_WITH_SQLITE=OFF and CRDT_WITH_ZLIB=OFF: COMPONENTS
+#      sqlite and COMPONENTS zlib must fail at configure time with crdt's
+#      component-not-found messages; the core consumer still works;
 #   3. consume crdt with add_subdirectory (tests/packaging/add_subdirectory): only
-#      crdt::crdt and crdt::sqlite are defined, no dev target or dev flag leaks;
-#   4. the installed tree: headers under include/crdt/, the three config files
-#      under share/crdt/, nothing else but the license (no lib/); the version
-#      file accepts 0.1 and rejects 1.0 (tests/packaging/version);
-#   5. static checks of the Conan recipe and the vcpkg port (check_recipes.py).
+#      crdt::crdt, crdt::sqlite and crdt::zlib are defined, no dev target or dev
+#      flag leaks;
+#   4. the installed trees (also of two installs with only one of SQLite and
+#      zlib): headers under include/crdt/, the three config files under
+#      share/crdt/, nothing else but the license (no lib/), exactly the targets
+#      of the options; the version file accepts 0.1 and rejects 1.0
+#      (tests/packaging/version);
+#   5. static checks of the Conan recipe and the vcpkg port (check_recipes.py),
+#      against the four installs.
 #
 # Prints one PASS/FAIL line per check and exits non-zero if any failed. All
 # files go to <work-dir> (created if missing; if it exists it must be empty or
@@ -60,8 +69,10 @@ if command -v ninja >/dev/null 2>&1; then
     GENERATOR=(-G Ninja)
 fi
 CMAKE_CONFIGURE=(cmake "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Debug -Wno-dev)
-FULL=$WORK/prefix/full # crdt installed with SQLite (the default)
-CORE=$WORK/prefix/core # crdt installed with -DCRDT_WITH_SQLITE=OFF
+FULL=$WORK/prefix/full               # crdt installed with SQLite and zlib (the default)
+CORE=$WORK/prefix/core               # -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=OFF
+SQLITE_ONLY=$WORK/prefix/sqlite-only # -DCRDT_WITH_SQLITE=ON -DCRDT_WITH_ZLIB=OFF
+ZLIB_ONLY=$WORK/prefix/zlib-only     # -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=ON
 
 FAILED=()
 COUNT=0
@@ -147,23 +158,57 @@ must_fail_configure() {
         { echo "the output lacks /$message/"; return 1; }
 }
 
+# hidden_from_find <cache variable...>: prints -DCMAKE_IGNORE_PATH=<dirs> hiding,
+# from find_path/find_library, the directories where crdt's full install found
+# those variables' files (header dirs, library files), plus their twins under
+# / for a merged /usr: a consumer configured with it is a machine without them.
+hidden_from_find() {
+    local cache=$WORK/build/crdt-full/CMakeCache.txt var value dir dirs=()
+    for var in "$@"; do
+        value=$(sed -n "s/^$var:[A-Z]*=//p" "$cache")
+        [[ -n $value && $value != *NOTFOUND ]] || { echo "no $var in $cache" >&2; return 1; }
+        if [[ -d $value ]]; then dir=$value; else dir=$(dirname "$value"); fi
+        dirs+=("$dir")
+        if [[ $dir == /usr/* ]]; then dirs+=("${dir#/usr}"); fi
+    done
+    local IFS=';'
+    echo "-DCMAKE_IGNORE_PATH=${dirs[*]}"
+}
+
+# missing_dependency <build-dir> <test_package option> <package> <cache variables...>:
+# the consumer with <option>=ON (COMPONENTS sqlite or zlib) on a machine
+# without <package> fails at configure, saying so.
+missing_dependency() {
+    local build=$1 option=$2 package=$3 hide
+    shift 3
+    hide=$(hidden_from_find "$@")
+    echo "hiding: $hide"
+    mkdir -p "$build"
+    must_fail_configure "$build" "Could NOT find $package" \
+        -S "$SRC/test_package" -DCMAKE_PREFIX_PATH="$FULL" "-D$option=ON" "$hide"
+}
+
 subdirectory_consumer() {
     local build=$WORK/build/add_subdirectory
     "${CMAKE_CONFIGURE[@]}" -S "$HERE/add_subdirectory" -B "$build" -DCRDT_SOURCE_DIR="$SRC"
     cmake --build "$build"
-    "$build/core_consumer"
-    "$build/sqlite_consumer"
+    "$build/core_consumer" | tee "$build/core.txt"
+    grep -q "OK.*(core only)" "$build/core.txt"
+    "$build/sqlite_consumer" | tee "$build/sqlite.txt"
+    grep -q "OK.*through SQLite" "$build/sqlite.txt"
+    "$build/zlib_consumer" | tee "$build/zlib.txt"
+    grep -q "OK.*through zlib" "$build/zlib.txt"
     "$build/leak_probe"
     # Nothing of crdt's own was built: the only executables are the consumer's.
     local built
     built=$(find "$build" -type f -perm -u+x ! -path '*/CMakeFiles/*' -printf '%f\n' | sort | tr '\n' ' ')
     echo "executables built: $built"
-    [[ $built == "core_consumer leak_probe sqlite_consumer " ]]
+    [[ $built == "core_consumer leak_probe sqlite_consumer zlib_consumer " ]]
 }
 
-# installed_tree <prefix> <with sqlite 0|1>
+# installed_tree <prefix> <expected exported targets, e.g. "crdt::crdt crdt::zlib">
 installed_tree() {
-    local prefix=$1 with_sqlite=$2 bad=0
+    local prefix=$1 expected=$2 bad=0
     cd "$prefix"
     find . -type f -o -type l | sed 's|^\./||' | sort >"$WORK/tmp/installed.txt"
     cat "$WORK/tmp/installed.txt"
@@ -200,10 +245,13 @@ installed_tree() {
     targets=$(grep -o 'add_library(crdt::[a-z_]* INTERFACE IMPORTED)' share/crdt/crdtTargets.cmake |
         sort | tr '\n' ' ')
     echo "exported: $targets"
-    if [[ $with_sqlite == 1 ]]; then
-        [[ $targets == "add_library(crdt::crdt INTERFACE IMPORTED) add_library(crdt::sqlite INTERFACE IMPORTED) " ]] || bad=1
-    else
-        [[ $targets == "add_library(crdt::crdt INTERFACE IMPORTED) " ]] || bad=1
+    local want="" target
+    for target in $expected; do
+        want+="add_library($target INTERFACE IMPORTED) "
+    done
+    if [[ $targets != "$want" ]]; then
+        echo "expected: $want"
+        bad=1
     fi
     return "$bad"
 }
@@ -220,29 +268,60 @@ version_file() {
 
 echo "crdt packaging checks: source $SRC, work dir $WORK, compiler ${CXX:-c++}"
 
-check "1. install crdt with SQLite (tests/benchmarks/examples/fuzzers off), then move the prefix" \
-    install_crdt "$FULL" -DCRDT_WITH_SQLITE=ON
+check "1. install crdt with SQLite and zlib (tests/benchmarks/examples/fuzzers off), then move the prefix" \
+    install_crdt "$FULL" -DCRDT_WITH_SQLITE=ON -DCRDT_WITH_ZLIB=ON
 have_full=$?
-check "2. install crdt with -DCRDT_WITH_SQLITE=OFF, then move the prefix" \
-    install_crdt "$CORE" -DCRDT_WITH_SQLITE=OFF
+check "2. install crdt with -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=OFF, then move the prefix" \
+    install_crdt "$CORE" -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=OFF
 have_core=$?
+check "4. install crdt with -DCRDT_WITH_SQLITE=ON -DCRDT_WITH_ZLIB=OFF (SQLite only, for checks 4 and 5)" \
+    install_crdt "$SQLITE_ONLY" -DCRDT_WITH_SQLITE=ON -DCRDT_WITH_ZLIB=OFF
+have_sqlite_only=$?
+check "4. install crdt with -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=ON (zlib only, for checks 4 and 5)" \
+    install_crdt "$ZLIB_ONLY" -DCRDT_WITH_SQLITE=OFF -DCRDT_WITH_ZLIB=ON
+have_zlib_only=$?
 
-name="1. find_package(crdt REQUIRED) + crdt::crdt builds and runs (consumer without SQLite)"
+name="1. find_package(crdt REQUIRED) + crdt::crdt builds and runs (consumer without SQLite or zlib)"
 if [[ $have_full -eq 0 ]]; then
     check "$name" consumer "$WORK/build/core-on-full" "$FULL" "OK.*(core only)" \
-        -DCRDT_TEST_SQLITE=OFF -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON
+        -DCRDT_TEST_SQLITE=OFF -DCRDT_TEST_ZLIB=OFF \
+        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON
 else skip "$name" "install failed"; fi
 
-name="1. find_package(crdt REQUIRED COMPONENTS sqlite) + crdt::sqlite runs with SQLite :memory:"
+name="1. find_package(crdt REQUIRED COMPONENTS sqlite) + crdt::sqlite runs with SQLite :memory: (consumer without zlib)"
 if [[ $have_full -eq 0 ]]; then
     check "$name" consumer "$WORK/build/sqlite-on-full" "$FULL" "OK.*through SQLite" \
-        -DCRDT_TEST_SQLITE=ON
+        -DCRDT_TEST_SQLITE=ON -DCRDT_TEST_ZLIB=OFF -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON
+else skip "$name" "install failed"; fi
+
+name="1. find_package(crdt REQUIRED COMPONENTS zlib) + crdt::zlib compresses and decompresses (consumer without SQLite)"
+if [[ $have_full -eq 0 ]]; then
+    check "$name" consumer "$WORK/build/zlib-on-full" "$FULL" "OK.*through zlib" \
+        -DCRDT_TEST_SQLITE=OFF -DCRDT_TEST_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON
+else skip "$name" "install failed"; fi
+
+name="1. find_package(crdt REQUIRED COMPONENTS sqlite zlib) + crdt::sqlite crdt::zlib runs both"
+if [[ $have_full -eq 0 ]]; then
+    check "$name" consumer "$WORK/build/both-on-full" "$FULL" "OK.*through SQLite.*and through zlib" \
+        -DCRDT_TEST_SQLITE=ON -DCRDT_TEST_ZLIB=ON
+else skip "$name" "install failed"; fi
+
+name="1. COMPONENTS sqlite without SQLite3 on the consumer's machine fails at configure: Could NOT find SQLite3"
+if [[ $have_full -eq 0 ]]; then
+    check "$name" missing_dependency "$WORK/build/sqlite-without-sqlite3" CRDT_TEST_SQLITE SQLite3 \
+        SQLite3_INCLUDE_DIR SQLite3_LIBRARY
+else skip "$name" "install failed"; fi
+
+name="1. COMPONENTS zlib without zlib on the consumer's machine fails at configure: Could NOT find ZLIB"
+if [[ $have_full -eq 0 ]]; then
+    check "$name" missing_dependency "$WORK/build/zlib-without-zlib" CRDT_TEST_ZLIB ZLIB \
+        ZLIB_INCLUDE_DIR ZLIB_LIBRARY_RELEASE
 else skip "$name" "install failed"; fi
 
 name="2. core-only install: find_package(crdt REQUIRED) + crdt::crdt still builds and runs"
 if [[ $have_core -eq 0 ]]; then
     check "$name" consumer "$WORK/build/core-on-core" "$CORE" "OK.*(core only)" \
-        -DCRDT_TEST_SQLITE=OFF
+        -DCRDT_TEST_SQLITE=OFF -DCRDT_TEST_ZLIB=OFF
 else skip "$name" "install failed"; fi
 
 name="2. core-only install: COMPONENTS sqlite fails at configure with the component-not-found message"
@@ -253,13 +332,24 @@ if [[ $have_core -eq 0 ]]; then
         -S "$SRC/test_package" -DCMAKE_PREFIX_PATH="$CORE" -DCRDT_TEST_SQLITE=ON
 else skip "$name" "install failed"; fi
 
-check "3. add_subdirectory: crdt::crdt + crdt::sqlite consumers run, no crdt test/bench/example target, no dev flag leaks" \
+name="2. core-only install: COMPONENTS zlib fails at configure with the component-not-found message"
+if [[ $have_core -eq 0 ]]; then
+    mkdir -p "$WORK/build/zlib-on-core"
+    check "$name" must_fail_configure "$WORK/build/zlib-on-core" \
+        "component 'zlib' not found: crdt was installed without zlib support" \
+        -S "$SRC/test_package" -DCMAKE_PREFIX_PATH="$CORE" -DCRDT_TEST_ZLIB=ON
+else skip "$name" "install failed"; fi
+
+check "3. add_subdirectory: crdt::crdt, crdt::sqlite, crdt::zlib consumers run, no crdt test/bench/example target, no dev flag leaks" \
     subdirectory_consumer
 
+have_all=$((have_full || have_core || have_sqlite_only || have_zlib_only))
 name="4. installed tree: include/crdt/*.hpp, share/crdt/{crdtConfig,crdtConfigVersion,crdtTargets}.cmake, no lib/"
-if [[ $have_full -eq 0 && $have_core -eq 0 ]]; then
-    check "$name (with SQLite)" installed_tree "$FULL" 1
-    check "$name (core only)" installed_tree "$CORE" 0
+if [[ $have_all -eq 0 ]]; then
+    check "$name (with SQLite and zlib)" installed_tree "$FULL" "crdt::crdt crdt::sqlite crdt::zlib"
+    check "$name (core only)" installed_tree "$CORE" "crdt::crdt"
+    check "$name (SQLite only)" installed_tree "$SQLITE_ONLY" "crdt::crdt crdt::sqlite"
+    check "$name (zlib only)" installed_tree "$ZLIB_ONLY" "crdt::crdt crdt::zlib"
 else skip "$name" "install failed"; fi
 
 name="4. version file: find_package(crdt 0.1) accepted, 1.0 / 0.2 / 0.0 rejected, arch-independent"
@@ -268,9 +358,10 @@ if [[ $have_full -eq 0 ]]; then
 else skip "$name" "install failed"; fi
 
 # 5. Static checks: check_recipes.py prints its own PASS/FAIL lines.
-if [[ $have_full -eq 0 && $have_core -eq 0 ]]; then
+if [[ $have_all -eq 0 ]]; then
     recipe_log=$WORK/logs/static-recipes.log
-    python3 "$HERE/check_recipes.py" "$SRC" "$FULL" "$CORE" 2>&1 | tee "$recipe_log" |
+    python3 "$HERE/check_recipes.py" "$SRC" "$FULL" "$CORE" "$SQLITE_ONLY" "$ZLIB_ONLY" 2>&1 |
+        tee "$recipe_log" |
         sed 's/^\(PASS\|FAIL\): /\1: 5. /'
     while IFS= read -r line; do
         COUNT=$((COUNT + 1))

@@ -1,5 +1,6 @@
 // leak_probe.cpp -- proves crdt's dev-only flags do not reach a consumer that
-// links crdt::sqlite (and through it crdt::crdt) after add_subdirectory(crdt).
+// links crdt::sqlite and crdt::zlib (and through them crdt::crdt) after
+// add_subdirectory(crdt).
 //
 // It deliberately includes no crdt header, so anything crdt-specific it sees
 // can only have come from the compile or link line:
