@@ -239,6 +239,25 @@ public:
     std::size_t memory_bytes() const noexcept {
         return b1_.capacity() + b2_.capacity() * 2 + b4_.capacity() * 4;
     }
+    /// Requires: the arena is empty; w is 1, 2 or 4.
+    /// Effects (snapshot loading): makes it hold n placeholders (zero), w
+    ///   bytes each, then calls f(p) with p its first element (std::uint8_t*,
+    ///   char16_t* or char32_t*) to fill in. Complexity: O(n) plus f.
+    template <class F>
+    void load(unsigned w, std::size_t n, F&& f) {
+        CRDT_ASSERT(size() == 0 && (w == 1 || w == 2 || w == 4));
+        width_ = w;
+        visit_mut([&](auto& v) {
+            v.resize(n);
+            f(v.data());
+        });
+    }
+    /// Returns: f(p) with p the first element as stored (const std::uint8_t*,
+    ///   const char16_t* or const char32_t*, by width()).
+    template <class F>
+    decltype(auto) visit_data(F&& f) const {
+        return visit([&](const auto& v) { return f(v.data()); });
+    }
 
 private:
     static constexpr std::size_t chunk = 256;
@@ -581,6 +600,25 @@ public:
             const lv_t i = x - lo_;
             return dense_ != nullptr ? dense_[i] : base_ + i * step_;
         }
+        /// Returns: get(x). Effects: sets n to the number of elements from
+        ///   x on (x included) whose first deletes go on by the same step
+        ///   (the rest of x's span, or of its gap with no deletes; 1 in a
+        ///   dense block), and step to that step (1, or no_lv for -1 modulo
+        ///   2^32; 0 in a gap or a dense block).
+        lv_t get_stretch(lv_t x, lv_t& n, lv_t& step) noexcept {
+            if (x - lo_ >= len_) {
+                seek(x);
+            }
+            const lv_t i = x - lo_;
+            if (dense_ != nullptr) {
+                n = 1;
+                step = 0;
+                return dense_[i];
+            }
+            n = len_ - i;
+            step = step_;
+            return base_ + i * step_;
+        }
 
     private:
         void seek(lv_t x) noexcept {
@@ -642,6 +680,57 @@ public:
         std::size_t next_ = 0;     ///< there, the first span after lo_
     };
 
+    /// Requires: `spans` sorted by start, disjoint, each non-empty, of
+    ///   length below 2^31, down only when longer than 1 element, and
+    ///   within the LVs (they may cross blocks).
+    /// Effects (snapshot loading): replaces the table by one holding the
+    ///   first deletes that `spans` give (no delete elsewhere): cut at block
+    ///   boundaries, joined where they continue each other, a block dense
+    ///   past max_spans. Complexity: O(s + b) for s spans and b blocks, plus
+    ///   O(block_size) per dense block.
+    void assign_spans(const std::vector<span>& spans) {
+        blocks_.clear();
+        hint_block_ = std::numeric_limits<std::size_t>::max();
+        std::vector<span> tmp;
+        std::size_t b = 0; // the block tmp holds
+        const auto flush = [&]() {
+            if (tmp.empty()) {
+                return;
+            }
+            blocks_.resize(b + 1);
+            block& bl = blocks_[b];
+            if (tmp.size() > max_spans) {
+                bl.spans = std::move(tmp);
+                densify(bl, static_cast<lv_t>(b) << block_bits);
+            } else {
+                bl.spans.assign(tmp.begin(), tmp.end());
+            }
+            tmp.clear();
+        };
+        for (const span& whole : spans) {
+            for (lv_t x = whole.start; x < whole.end();) {
+                const std::size_t xb = x >> block_bits;
+                if (xb != b) {
+                    flush();
+                    b = xb;
+                }
+                const auto n = static_cast<lv_t>(
+                    std::min<std::uint64_t>(whole.end(), std::uint64_t{xb + 1} << block_bits) - x);
+                const span piece{x, n > 1 && whole.down() ? n | span::down_bit : n, whole.at(x)};
+                if (!tmp.empty() && tmp.back().end() == x) {
+                    if (const auto j = joined(tmp.back(), piece)) {
+                        tmp.back() = *j;
+                        x += n;
+                        continue;
+                    }
+                }
+                tmp.push_back(piece);
+                x += n;
+            }
+        }
+        flush();
+    }
+
     /// Effects: replaces the table by one holding the first deletes
     ///   flat[x] (no_lv: none) of the elements x < flat.size(), each block
     ///   cut into maximal spans in one pass. Complexity: O(flat.size()).
@@ -649,34 +738,30 @@ public:
         blocks_.clear();
         hint_block_ = std::numeric_limits<std::size_t>::max();
         std::vector<span> tmp;
+        tmp.reserve(max_spans + 1);
+        const lv_t* const f = flat.data();
         for (std::size_t lo = 0; lo < flat.size(); lo += block_size) {
             const std::size_t hi = std::min(flat.size(), lo + block_size);
             tmp.clear();
-            for (std::size_t x = lo; x < hi;) {
-                if (flat[x] == no_lv) {
-                    // Skip elements with no delete, eight at a time.
+            // Maximal spans, left to right; past max_spans the block is dense.
+            for (std::size_t x = lo; tmp.size() <= max_spans;) {
+                while (x < hi && f[x] == no_lv) {
                     ++x;
-                    for (bool none = true; none && x + 8 <= hi; x += none ? 8 : 0) {
-                        for (std::size_t k = 0; k < 8; ++k) {
-                            none = none && flat[x + k] == no_lv;
-                        }
-                    }
-                    continue;
+                }
+                if (x == hi) {
+                    break;
                 }
                 std::size_t y = x + 1;
-                int dir = 0; // +1 ascending, -1 descending, 0 not known yet
-                for (; y < hi && flat[y] != no_lv; ++y) {
-                    if (dir >= 0 && flat[y] == flat[y - 1] + 1) {
-                        dir = 1;
-                    } else if (dir <= 0 && flat[y] + 1 == flat[y - 1]) {
-                        dir = -1;
-                    } else {
-                        break;
+                lv_t down = 0;
+                if (y < hi && f[y] == f[x] + 1) {
+                    for (++y; y < hi && f[y] == f[y - 1] + 1; ++y) {
                     }
+                } else if (y < hi && f[y] != no_lv && f[y] + 1 == f[x]) {
+                    for (++y; y < hi && f[y] != no_lv && f[y] + 1 == f[y - 1]; ++y) {
+                    }
+                    down = span::down_bit;
                 }
-                const auto n = static_cast<lv_t>(y - x);
-                tmp.push_back(
-                    span{static_cast<lv_t>(x), dir < 0 ? n | span::down_bit : n, flat[x]});
+                tmp.push_back(span{static_cast<lv_t>(x), static_cast<lv_t>(y - x) | down, f[x]});
                 x = y;
             }
             if (tmp.empty()) {
@@ -686,8 +771,7 @@ public:
             blocks_.resize(b + 1);
             if (tmp.size() > max_spans) {
                 blocks_[b].dense.assign(block_size, no_lv);
-                std::copy(flat.begin() + static_cast<std::ptrdiff_t>(lo),
-                          flat.begin() + static_cast<std::ptrdiff_t>(hi), blocks_[b].dense.begin());
+                std::copy(f + lo, f + hi, blocks_[b].dense.begin());
             } else {
                 blocks_[b].spans.assign(tmp.begin(), tmp.end());
             }
@@ -1076,35 +1160,176 @@ public:
         lv_t n;
         bool down;
     };
+
+    /// LVs [lo, hi) of a snapshot that are all inserts (a maximal stretch).
+    using loaded_span = std::pair<lv_t, lv_t>;
+
+    /// Effects (snapshot loading): stores the ops of a snapshot in this
+    ///   fresh engine, all applied: ids[i] = (agent index, length) gives the
+    ///   next LVs to that agent, its seqs continuing from its last one (from
+    ///   `first_counter`), and `kinds` (insert 1 / delete 0, length), in LV
+    ///   order, their kinds. The elements are stored by load_text or
+    ///   load_elements.
+    /// Requires: no op is stored yet; every agent index is interned; both
+    ///   lists are non-empty-length and cover the same number of LVs.
+    /// Throws: crdt::error(counter_overflow) past 2^32 - 2 ops.
+    /// Complexity: O(i + k + N / w) for i id spans, k kind runs, N ops.
+    void load_ops(const std::vector<std::pair<std::uint32_t, lv_t>>& ids,
+                  const std::vector<std::pair<std::uint8_t, lv_t>>& kinds,
+                  std::uint64_t first_counter) {
+        store& st = *s_;
+        CRDT_ASSERT(st.inserts.empty() && st.lv_spans.empty());
+        std::uint64_t total = 0;
+        for (const auto& [a, n] : ids) {
+            total += n;
+        }
+        if (total >= no_lv) {
+            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
+        }
+        st.inserts.reserve(static_cast<std::size_t>(total));
+        for (const auto& [k, n] : kinds) {
+            st.inserts.insert(st.inserts.end(), n, k == 1);
+        }
+        if (ids.empty()) {
+            return;
+        }
+        // As allocate() per id span: the pieces acquire() would take of one
+        // span continue each other in LVs and seqs, so they join anyway.
+        next_.assign(st.agents.size(), 0);
+        st.lv_spans.reserve(ids.size());
+        lv_t lv = 0;
+        for (const auto& [a, n] : ids) {
+            const std::uint64_t seq = next_[a] != 0 ? next_[a] : first_counter;
+            auto& spans = st.agents[a].spans;
+            if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
+                spans.back().lv + spans.back().len == lv) {
+                spans.back().len += n;
+            } else {
+                spans.push_back({seq, lv, n});
+            }
+            if (st.lv_spans.empty() || st.lv_spans.back().agent != a ||
+                st.lv_spans.back().seq + (lv - st.lv_spans.back().lv) != seq) {
+                st.lv_spans.push_back({lv, a, seq});
+            }
+            next_[a] = seq + n;
+            lv += n;
+        }
+        applied_.insert(0, lv);
+    }
+
+    /// Requires: T is char32_t; load_ops stored the ops; `utf8` is valid
+    ///   UTF-8 holding exactly one code point per insert LV, in LV order;
+    ///   `inserts` are the stretches of insert LVs in order; every code
+    ///   point fits in `width` bytes (1, 2 or 4); `ascii`: every byte is
+    ///   below 0x80.
+    /// Effects (snapshot loading): stores the elements, decoded straight
+    ///   into the arena at its final width. Complexity: O(N + bytes).
+    void load_text(std::string_view utf8, unsigned width, bool ascii,
+                   const std::vector<loaded_span>& inserts) {
+        s_->content.load(width, op_count(), [&](auto* out) {
+            using C = std::remove_pointer_t<decltype(out)>;
+            const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+            if constexpr (sizeof(C) == 1) {
+                if (ascii) {
+                    for (const auto& [lo, hi] : inserts) {
+                        std::copy(p, p + (hi - lo), out + lo);
+                        p += hi - lo;
+                    }
+                    return;
+                }
+            }
+            for (const auto& [lo, hi] : inserts) {
+                for (lv_t x = lo; x < hi; ++x) {
+                    const unsigned b = *p;
+                    char32_t c = b;
+                    if (b < 0x80) {
+                        ++p;
+                    } else if (b < 0xE0) {
+                        c = ((b & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+                        p += 2;
+                    } else if (b < 0xF0) {
+                        c = ((b & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+                        p += 3;
+                    } else {
+                        c = ((b & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) |
+                            (p[3] & 0x3Fu);
+                        p += 4;
+                    }
+                    out[x] = static_cast<C>(c);
+                }
+            }
+        });
+    }
+
+    /// Requires: load_ops stored the ops; values holds one element per
+    ///   insert LV, in LV order; `inserts` as for load_text.
+    /// Effects (snapshot loading): stores the elements. Complexity: O(N).
+    void load_elements(const T* values, const std::vector<loaded_span>& inserts) {
+        element_arena<T>& a = s_->content;
+        a.grow(op_count());
+        for (const auto& [lo, hi] : inserts) {
+            a.prepare(values, hi - lo);
+            a.assign(lo, values, hi - lo);
+            values += hi - lo;
+        }
+    }
+
     /// Effects: records in the op store the deletes `ds` (in the order of
     ///   their LVs), without touching the run tree (snapshot loading;
-    ///   build_runs follows): first[x] becomes the first delete of element
-    ///   x (the first of `ds` to target it; later ones are concurrent
-    ///   extras), and the first-delete table is built in one pass.
-    /// Requires: no delete is stored yet; first.size() == op_count(), every
-    ///   entry no_lv.
-    /// Complexity: O(N + d) for N ops and d deletes, plus O(k log k) for k
-    ///   concurrent extra deletes.
-    void load_deletes(const std::vector<loaded_delete>& ds, std::vector<lv_t>& first) {
-        CRDT_ASSERT(s_->delete_spans.empty() && first.size() == op_count());
-        const auto put = [&](lv_t t, lv_t d) {
-            if (first[t] == no_lv) {
-                first[t] = d;
-            } else {
-                s_->extra_deletes.emplace(t, d);
-            }
-        };
+    ///   build_runs follows): the first delete of an element is the first
+    ///   of `ds` to target it (later ones are concurrent extras). The
+    ///   first-delete table is built from `ds` sorted by target when no two
+    ///   target one element, else from a flat array in one pass.
+    /// Requires: no delete is stored yet; every target is an insert before
+    ///   its delete.
+    /// Complexity: O(d + b) for d entries of `ds` and b blocks of the
+    ///   first-delete table; with concurrent extra deletes, O(N + e) for N
+    ///   ops and e deleted elements, plus O(k log k) for k extras.
+    void load_deletes(const std::vector<loaded_delete>& ds) {
+        CRDT_ASSERT(s_->delete_spans.empty());
+        using fd_span = first_delete_table::span;
         for (const loaded_delete& x : ds) {
             CRDT_ASSERT(x.n > 0 && (!x.down || x.target + 1 >= x.n));
             if (x.down) {
-                for (lv_t i = 0; i < x.n; ++i) {
-                    store_delete_spans(x.del + i, x.target - i, 1);
-                    put(x.target - i, x.del + i);
-                }
+                store_delete_spans_down(x.del, x.target, x.n);
             } else {
                 store_delete_spans(x.del, x.target, x.n);
-                for (lv_t i = 0; i < x.n; ++i) {
-                    put(x.target + i, x.del + i);
+            }
+        }
+        // (lowest target, index), sorted by descending target.
+        std::vector<std::pair<lv_t, std::uint64_t>> order;
+        order.reserve(ds.size());
+        for (std::size_t i = 0; i < ds.size(); ++i) {
+            const loaded_delete& x = ds[i];
+            order.emplace_back(x.down ? x.target - (x.n - 1) : x.target, i);
+        }
+        sort_by_lv_descending(order);
+        std::vector<fd_span> spans;
+        spans.reserve(ds.size());
+        lv_t prev_end = 0;
+        for (std::size_t i = order.size(); i-- > 0;) {
+            const loaded_delete& x = ds[static_cast<std::size_t>(order[i].second)];
+            const lv_t lo = order[i].first;
+            if (lo < prev_end || x.n >= fd_span::down_bit) {
+                break; // two deletes of one element: the general way below
+            }
+            spans.push_back(x.down && x.n > 1
+                                ? fd_span{lo, x.n | fd_span::down_bit, x.del + x.n - 1}
+                                : fd_span{lo, x.n, x.del});
+            prev_end = lo + x.n;
+        }
+        if (spans.size() == ds.size()) {
+            s_->first_delete.assign_spans(spans);
+            return;
+        }
+        std::vector<lv_t> first(op_count(), no_lv);
+        for (const loaded_delete& x : ds) {
+            for (lv_t i = 0; i < x.n; ++i) {
+                const lv_t t = x.down ? x.target - i : x.target + i;
+                if (first[t] == no_lv) {
+                    first[t] = x.del + i;
+                } else {
+                    s_->extra_deletes.emplace(t, x.del + i);
                 }
             }
         }
@@ -1116,105 +1341,125 @@ public:
     ///   from `runs_in_order` (the document order): no op is integrated.
     ///   Records are cut where deletion status changes and joined where they
     ///   continue each other; keys are evenly spaced; the tree is built
-    ///   bottom-up.
-    ///   `first`: the first delete of each element (load_deletes).
+    ///   bottom-up. Requires: load_ops and load_deletes are done;
+    ///   `inserts` are the stretches of insert LVs, in order (their kinds).
     /// Throws: crdt::error(invalid_value) naming `what` if the records do
     ///   not hold every inserted LV exactly once, or hold a delete.
-    /// Complexity: O(e + n log n + x) for e elements, n runs, x concurrent
-    ///   extra deletes.
+    /// Complexity: O(e + n + x log x) for e elements, n runs, x concurrent
+    ///   extra deletes (the runs are sorted by LV with a radix sort).
     void build_runs(const std::vector<loaded_insert>& runs_in_order,
-                    const std::vector<lv_t>& first_delete, std::string_view what) {
+                    const std::vector<loaded_span>& inserts, std::string_view what) {
         const auto bad = [&](const std::string& why) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why);
         };
         const auto total = static_cast<lv_t>(op_count());
-        if (first_delete.size() != total) {
-            throw std::logic_error("sequence: build_runs without every first delete");
+        std::uint64_t insert_count = 0;
+        for (const auto& [lo, hi] : inserts) {
+            insert_count += hi - lo;
         }
-        std::vector<lv_t> last_touch; // the latest delete of an element, when it has extras
-        if (!s_->extra_deletes.empty()) {
-            last_touch.assign(total, 0);
-            for (const auto& [t, d] : s_->extra_deletes) {
-                last_touch[t] = std::max(last_touch[t], d);
-            }
-        }
-        std::vector<std::uint8_t> seen(total, 0);
-        std::vector<run> runs;
+        // The records may hold at most every insert once: this bounds the
+        // work below; exactness is checked on the runs sorted by LV.
+        std::uint64_t placed = 0;
         for (const loaded_insert& rec : runs_in_order) {
             if (rec.n == 0 || rec.lv >= total || rec.n > total - rec.lv) {
                 bad("a run is out of range");
             }
-            const loaded_insert* it = &rec;
-            {
-                lv_t x = rec.lv;
-                const lv_t end = rec.lv + rec.n;
-                // [x, end) is one insertion's: cut it where deletion changes.
-                while (x < end) {
-                    const bool del = first_delete[x] != no_lv;
-                    lv_t y = x;
-                    lv_t touch = 0;
-                    lv_t w_lo = no_lv;
-                    lv_t w_hi = 0;
-                    for (; y < end; ++y) {
-                        const lv_t fd = first_delete[y];
-                        if ((fd != no_lv) != del) {
-                            break;
-                        }
-                        if (seen[y] != 0) {
-                            bad("an element appears twice");
-                        }
-                        seen[y] = 1;
-                        w_lo = std::min(w_lo, fd);
-                        w_hi = std::max(w_hi, fd);
-                        if (del) {
-                            touch = std::max(touch, fd);
-                        }
-                        if (!last_touch.empty()) {
-                            touch = std::max(touch, last_touch[y]);
-                        }
-                    }
-                    touch = std::max(touch, y - 1);
-                    const lv_t left = x == it->lv ? it->left : x - 1;
-                    run* back = runs.empty() ? nullptr : &runs.back();
-                    if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
-                        back->origin_right == it->right && (back->deleted != 0) == del) {
-                        back->len += y - x;
-                        back->touch_hi = std::max(back->touch_hi, touch);
-                        back->witness_lo = std::min(back->witness_lo, w_lo);
-                        back->witness_hi = std::max(back->witness_hi, w_hi);
-                    } else {
-                        run r;
-                        r.lv = x;
-                        r.len = y - x;
-                        r.origin_left = left;
-                        r.origin_right = it->right;
-                        r.deleted = del ? 1 : 0;
-                        r.touch_hi = touch;
-                        r.witness_lo = w_lo;
-                        r.witness_hi = w_hi;
-                        runs.push_back(r);
-                    }
-                    x = y;
-                }
+            placed += rec.n;
+            if (placed > insert_count) {
+                bad("an element appears twice, or a run holds a delete");
             }
         }
-        // One pass checks both ways: every insert placed, no delete placed.
-        for (lv_t x = 0; x < total; ++x) {
-            if (s_->inserts[x] != (seen[x] != 0)) {
-                bad(s_->inserts[x] ? "an inserted element is missing" : "a run holds a delete");
+        const auto& extras = s_->extra_deletes;
+        first_delete_table::reader fd(s_->first_delete);
+        std::vector<run> runs;
+        // Each delete span's targets are one stretch: at most two cuts each.
+        runs.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
+            insert_count, runs_in_order.size() + 2 * s_->delete_spans.size())));
+        for (const loaded_insert& rec : runs_in_order) {
+            const lv_t end = rec.lv + rec.n;
+            // [x, end) is one insertion's: cut it where deletion changes (a
+            // piece per span or gap of the first-delete table, joined below).
+            for (lv_t x = rec.lv; x < end;) {
+                lv_t n = 0;
+                lv_t step = 0;
+                const lv_t f = fd.get_stretch(x, n, step);
+                const bool del = f != no_lv;
+                const lv_t y = x + std::min(n, end - x);
+                lv_t w_lo = no_lv;
+                lv_t w_hi = no_lv;
+                lv_t touch = y - 1;
+                if (del) {
+                    const lv_t last = f + (y - 1 - x) * step; // first deletes step by +-1
+                    w_lo = std::min(f, last);
+                    w_hi = std::max(f, last);
+                    touch = std::max(touch, w_hi);
+                    if (!extras.empty()) {
+                        for (auto it = extras.lower_bound(x); it != extras.end() && it->first < y;
+                             ++it) {
+                            touch = std::max(touch, it->second);
+                        }
+                    }
+                }
+                const lv_t left = x == rec.lv ? rec.left : x - 1;
+                run* back = runs.empty() ? nullptr : &runs.back();
+                if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
+                    back->origin_right == rec.right && (back->deleted != 0) == del) {
+                    back->len += y - x;
+                    back->touch_hi = std::max(back->touch_hi, touch);
+                    back->witness_lo = std::min(back->witness_lo, w_lo);
+                    back->witness_hi = std::max(back->witness_hi, w_hi);
+                } else {
+                    run r;
+                    r.lv = x;
+                    r.len = y - x;
+                    r.origin_left = left;
+                    r.origin_right = rec.right;
+                    r.deleted = del ? 1 : 0;
+                    r.touch_hi = touch;
+                    r.witness_lo = w_lo;
+                    r.witness_hi = w_hi;
+                    runs.push_back(r);
+                }
+                x = y;
             }
         }
         const std::uint64_t spacing =
             std::min<std::uint64_t>(std::uint64_t{1} << 32, key_max / (runs.size() + 1));
+        // (LV, length and position) of each run, sorted by LV, then checked
+        // and turned into the index's (LV, key) pairs.
         std::vector<std::pair<lv_t, std::uint64_t>> keys;
         keys.reserve(runs.size());
         for (std::size_t k = 0; k < runs.size(); ++k) {
             run& r = runs[k];
             r.key = spacing * (k + 1);
-            r.m = measure(r.lv, r.len);
-            keys.emplace_back(r.lv, r.key);
+            r.m = measure_loaded(r.lv, r.len);
+            keys.emplace_back(r.lv, std::uint64_t{r.len} << 32 | k);
         }
         sort_by_lv_descending(keys);
+        // By ascending LV, the runs must be disjoint, each inside one
+        // stretch of inserts, and hold every insert.
+        placed = 0;
+        lv_t prev_end = 0;
+        std::size_t j = 0;
+        for (std::size_t i = keys.size(); i-- > 0;) {
+            const lv_t lv = keys[i].first;
+            const auto len = static_cast<lv_t>(keys[i].second >> 32);
+            if (lv < prev_end) {
+                bad("an element appears twice");
+            }
+            while (j < inserts.size() && inserts[j].second <= lv) {
+                ++j;
+            }
+            if (j == inserts.size() || lv < inserts[j].first || len > inserts[j].second - lv) {
+                bad("a run holds a delete");
+            }
+            prev_end = lv + len;
+            placed += len;
+            keys[i].second = spacing * ((keys[i].second & 0xFFFFFFFFu) + 1);
+        }
+        if (placed != insert_count) {
+            bad("an inserted element is missing");
+        }
         index_ = index_type();
         index_.insert_range(keys);
         tree_ = run_tree::build(runs.begin(), runs.end());
@@ -2220,6 +2465,52 @@ private:
             }
             s_->delete_spans.push_back({d, t, n});
             done += n;
+        }
+    }
+
+    /// Effects: as store_delete_spans(del + i, target - i, 1) for i = 0 ..
+    ///   k - 1 (a descending stretch of targets, snapshot loading), in O(1)
+    ///   amortized.
+    void store_delete_spans_down(lv_t del, lv_t target, lv_t k) {
+        store_delete_spans(del, target, 1);
+        for (lv_t i = 1; i < k;) {
+            delete_span& last = s_->delete_spans.back();
+            const lv_t len = last.size();
+            const lv_t room = delete_span::max_len - len;
+            // The last span holds del + i - 1 (stored just before).
+            if ((last.down() || len == 1) && room > 0 && last.target >= len &&
+                last.target - len == target - i) {
+                const lv_t n = std::min(k - i, room);
+                last.bits = (len + n) | delete_span::down_bit; // backspaces
+                i += n;
+            } else {
+                s_->delete_spans.push_back({del + i, target - i, 1});
+                ++i;
+            }
+        }
+    }
+
+    /// Returns: measure(lv, len), counted without branches per element
+    ///   (snapshot loading: a run tree built at once).
+    metrics measure_loaded(lv_t lv, lv_t len) const {
+        if constexpr (std::is_same_v<T, char32_t>) {
+            return s_->content.visit_data([&](const auto* data) {
+                const auto* p = data + lv;
+                std::uint32_t wide8 = 0;
+                std::uint32_t wide16 = 0;
+                std::uint32_t lines = 0;
+                for (lv_t i = 0; i < len; ++i) {
+                    const auto c = static_cast<std::uint32_t>(p[i]);
+                    wide8 += static_cast<std::uint32_t>(c >= 0x80) +
+                             static_cast<std::uint32_t>(c >= 0x800) +
+                             static_cast<std::uint32_t>(c >= 0x10000);
+                    wide16 += static_cast<std::uint32_t>(c >= 0x10000);
+                    lines += static_cast<std::uint32_t>(c == U'\n');
+                }
+                return metrics{len + wide8, len + wide16, lines};
+            });
+        } else {
+            return measure(lv, len);
         }
     }
 

@@ -28,6 +28,7 @@
 #include <crdt/codec/codec.hpp>
 #include <crdt/codec/reader.hpp>
 #include <crdt/codec/utf8.hpp>
+#include <crdt/codec/varint.hpp>
 #include <crdt/codec/writer.hpp>
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
@@ -207,6 +208,51 @@ struct snapshot_codec {
         }
     }
 
+    /// Reads a column's varints from the bytes of `r` without a call per
+    /// value; commit() gives the bytes read back to `r`. Errors are those
+    /// of byte_reader (truncated, overlong_varint, at the value's offset).
+    class varint_cursor {
+    public:
+        explicit varint_cursor(byte_reader& r) : r_(r) {
+            byte_reader ahead = r; // a copy: r moves on at commit()
+            const auto rest = ahead.raw(ahead.remaining());
+            first_ = rest.data();
+            pos_ = first_;
+            last_ = first_ + rest.size();
+        }
+        std::size_t offset() const noexcept {
+            return r_.offset() + static_cast<std::size_t>(pos_ - first_);
+        }
+        std::uint64_t varint() {
+            if (pos_ != last_ && static_cast<std::uint8_t>(*pos_) < 0x80) [[likely]] {
+                return static_cast<std::uint8_t>(*pos_++);
+            }
+            return long_varint();
+        }
+        std::int64_t zigzag() { return varint::zigzag_decode(varint()); }
+        /// Effects: advances `r` past the bytes read.
+        void commit() { r_.raw(static_cast<std::size_t>(pos_ - first_)); }
+
+    private:
+        std::uint64_t long_varint() {
+            const std::byte* start = pos_;
+            std::uint64_t v = 0;
+            const auto st = varint::decode(pos_, last_, v);
+            if (st != varint::decode_status::ok) {
+                pos_ = start;
+                throw crdt::error(st == varint::decode_status::truncated ? errc::truncated
+                                                                         : errc::overlong_varint,
+                                  "decoding " + std::string(r_.what()) + ": varint", offset());
+            }
+            return v;
+        }
+
+        byte_reader& r_;
+        const std::byte* first_;
+        const std::byte* pos_;
+        const std::byte* last_;
+    };
+
     /// Effects: fills the empty engine `e` from the columns in `r`: every
     ///   op stored and applied, the run tree built bottom-up.
     /// Throws: crdt::error naming `what` for anything inconsistent.
@@ -219,9 +265,9 @@ struct snapshot_codec {
         // ranks are below 2^32, so a larger gap is out of range (and adding
         // it could overflow).
         constexpr std::int64_t max_gap = std::int64_t{1} << 40;
-        const auto gap = [&](const char* field) {
-            const std::size_t field_at = r.offset();
-            const std::int64_t g = r.zigzag();
+        const auto gap = [&](varint_cursor& in, const char* field) {
+            const std::size_t field_at = in.offset();
+            const std::int64_t g = in.zigzag();
             if (g > max_gap || g < -max_gap) {
                 bad(std::string(field) + " is out of range", field_at);
             }
@@ -269,9 +315,10 @@ struct snapshot_codec {
         kinds.reserve(kind_count);
         sum = 0;
         std::uint64_t inserts = 0;
+        varint_cursor kin(r);
         for (std::size_t i = 0; i < kind_count; ++i) {
-            at = r.offset();
-            const std::uint64_t n = r.varint();
+            at = kin.offset();
+            const std::uint64_t n = kin.varint();
             if (n == 0 || n > n_ops - sum) {
                 bad("kind run " + std::to_string(i) + " is out of range", at);
             }
@@ -280,28 +327,59 @@ struct snapshot_codec {
             kinds.emplace_back(kind, static_cast<lv_t>(n));
             kind ^= 1;
         }
+        kin.commit();
         if (sum != n_ops) {
             bad("the kind runs do not cover every op", r.offset());
         }
 
-        std::vector<T> content;
+        // The stretches of insert and of delete LVs, in LV order.
+        std::vector<typename engine_t::loaded_span> ins_spans;
+        std::vector<typename engine_t::loaded_span> del_spans;
+        ins_spans.reserve(kinds.size() / 2 + 1);
+        del_spans.reserve(kinds.size() / 2 + 1);
+        {
+            lv_t lv = 0;
+            for (const auto& [k, n] : kinds) {
+                (k == 1 ? ins_spans : del_spans).emplace_back(lv, lv + n);
+                lv += n;
+            }
+        }
+
         at = r.offset();
         if constexpr (std::is_same_v<T, char32_t>) {
+            // Decoded straight into the element arena at its final width
+            // (the widest code point: known from the largest byte).
             const std::size_t len = r.length("content byte length");
             const auto bytes = r.raw(len);
             const std::string_view text(reinterpret_cast<const char*>(bytes.data()), len);
-            if (const auto b = utf8::find_invalid(text)) {
-                throw crdt::error(errc::invalid_utf8,
-                                  std::string(what) + ": inserted text is not UTF-8", at + *b);
+            const auto* u = reinterpret_cast<const unsigned char*>(text.data());
+            unsigned char top = 0;
+            for (std::size_t i = 0; i < len; ++i) {
+                top = std::max(top, u[i]);
             }
-            content.reserve(len);
-            append_code_points(text, content);
-            if (content.size() != inserts) {
-                bad("the content holds " + std::to_string(content.size()) + " elements for " +
+            std::size_t count = len;
+            if (top >= 0x80) {
+                if (const auto b = utf8::find_invalid(text)) {
+                    throw crdt::error(errc::invalid_utf8,
+                                      std::string(what) + ": inserted text is not UTF-8", at + *b);
+                }
+                count = 0;
+                for (std::size_t i = 0; i < len; ++i) {
+                    count += (u[i] & 0xC0u) != 0x80u ? 1u : 0u;
+                }
+            }
+            if (count != inserts) {
+                bad("the content holds " + std::to_string(count) + " elements for " +
                         std::to_string(inserts) + " inserts",
                     at);
             }
+            // Lead bytes up to 0xC3 start code points below 0x100; below 0xF0,
+            // below 0x10000.
+            const unsigned width = top < 0xC4 ? 1u : top < 0xF0 ? 2u : 4u;
+            e.load_ops(ids, kinds, first_counter);
+            e.load_text(text, width, top < 0x80, ins_spans);
         } else {
+            std::vector<T> content;
             if (inserts > r.remaining() + 1024) {
                 bad("more inserts than content bytes", at);
             }
@@ -309,49 +387,23 @@ struct snapshot_codec {
             for (std::uint64_t i = 0; i < inserts; ++i) {
                 content.push_back(codec<T>::decode(r));
             }
+            e.load_ops(ids, kinds, first_counter);
+            e.load_elements(content.data(), ins_spans);
         }
 
-        // Store the ops: id spans and kind runs walked together.
-        std::size_t ki = 0;
-        lv_t kleft = kinds.empty() ? 0 : kinds[0].second;
-        std::size_t ci = 0;
-        for (const auto& [a, len] : ids) {
-            for (lv_t left = len; left > 0;) {
-                while (kleft == 0) {
-                    kleft = kinds[++ki].second;
-                }
-                const lv_t piece = std::min(left, kleft);
-                const bool ins = kinds[ki].first == 1;
-                const std::uint64_t seq = e.next_seq(a, first_counter);
-                e.acquire(a, seq, piece, ins, ins ? content.data() + ci : nullptr);
-                ci += ins ? piece : 0;
-                left -= piece;
-                kleft -= piece;
-            }
-        }
-
-        // Delete targets, in the order of the delete ops.
+        // Delete targets, in the order of the delete ops, stored in pieces:
+        // a span of targets cut where its delete LVs stop being consecutive
+        // (at the end of a stretch of deletes).
         const std::size_t del_count = r.length("delete span count");
-        std::size_t dk = 0; // kind run of the next delete
-        lv_t dpos = 0;      // first LV of that run
-        lv_t dnext = 0;     // offset of the next delete in it
-        const auto next_delete = [&]() -> lv_t {
-            while (dk < kinds.size() && (kinds[dk].first == 1 || dnext == kinds[dk].second)) {
-                dpos += kinds[dk].second;
-                ++dk;
-                dnext = 0;
-            }
-            if (dk == kinds.size()) {
-                return no_lv;
-            }
-            return dpos + dnext++;
-        };
+        std::size_t dk = 0;                                      // stretch of the next delete
+        lv_t dnext = del_spans.empty() ? 0 : del_spans[0].first; // the next delete
         std::int64_t prev_end = 0;
         std::vector<typename engine_t::loaded_delete> deletes;
+        varint_cursor din(r);
         for (std::size_t i = 0; i < del_count; ++i) {
-            at = r.offset();
-            const std::int64_t t0 = prev_end + gap("a delete span's target");
-            const std::uint64_t bits = r.varint();
+            at = din.offset();
+            const std::int64_t t0 = prev_end + gap(din, "a delete span's target");
+            const std::uint64_t bits = din.varint();
             const std::uint64_t n = bits >> 1;
             const bool down = (bits & 1) != 0;
             if (n == 0 || n > n_ops || t0 < 0 || t0 >= n_ops ||
@@ -359,54 +411,58 @@ struct snapshot_codec {
                       : static_cast<std::uint64_t>(t0) + n > n_ops)) {
                 bad("delete span " + std::to_string(i) + " is out of range", at);
             }
-            // Stored in pieces of consecutive deletes (their LVs continue
-            // each other: no insert between them).
-            lv_t piece_d = 0;
-            lv_t piece_t = 0;
-            lv_t piece_n = 0;
-            for (std::uint64_t k = 0; k < n; ++k) {
-                const lv_t d = next_delete();
+            const auto fail = [&]() {
+                bad("delete span " + std::to_string(i) +
+                        " targets a later op, a delete, or there is no delete op left",
+                    at);
+            };
+            for (lv_t k = 0; k < n;) {
+                if (dk == del_spans.size()) {
+                    fail();
+                }
+                const lv_t d = dnext;
+                const lv_t m = std::min(static_cast<lv_t>(n) - k, del_spans[dk].second - d);
                 const auto t = static_cast<lv_t>(down ? t0 - static_cast<std::int64_t>(k)
                                                       : t0 + static_cast<std::int64_t>(k));
-                if (d == no_lv || t >= d || !e.is_insert(t)) {
-                    bad("delete span " + std::to_string(i) +
-                            " targets a later op, a delete, or there is no delete op left",
-                        at);
+                // Deletes ascend and targets move by one: t < d bounds them
+                // all. Each delete LV is used once, so these checks of the
+                // targets [lo, lo + m) take O(N) in all.
+                const lv_t lo = down ? t - (m - 1) : t;
+                if (t >= d) {
+                    fail();
                 }
-                if (piece_n > 0 && d == piece_d + piece_n &&
-                    t == (down ? piece_t - piece_n : piece_t + piece_n)) {
-                    ++piece_n;
-                    continue;
+                for (lv_t x = lo; x < lo + m; ++x) {
+                    if (!e.is_insert(x)) {
+                        fail();
+                    }
                 }
-                if (piece_n > 0) {
-                    deletes.push_back({piece_d, piece_t, piece_n, down});
+                deletes.push_back({d, t, m, down});
+                k += m;
+                dnext = d + m;
+                if (dnext == del_spans[dk].second && ++dk < del_spans.size()) {
+                    dnext = del_spans[dk].first;
                 }
-                piece_d = d;
-                piece_t = t;
-                piece_n = 1;
-            }
-            if (piece_n > 0) {
-                deletes.push_back({piece_d, piece_t, piece_n, down});
             }
             prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
         }
-        if (next_delete() != no_lv) {
+        din.commit();
+        if (dk != del_spans.size()) {
             bad("a delete op has no target", r.offset());
         }
-        std::vector<lv_t> first_delete(e.op_count(), no_lv);
-        e.load_deletes(deletes, first_delete);
+        e.load_deletes(deletes);
 
         // The document order.
         const std::size_t run_count = r.length("run count");
         std::vector<typename engine_t::loaded_insert> ins;
         ins.reserve(run_count);
         std::int64_t prev = 0;
+        varint_cursor rin(r);
         for (std::size_t i = 0; i < run_count; ++i) {
-            at = r.offset();
-            const std::int64_t s = prev + gap("a run's start");
-            const std::uint64_t n = r.varint();
-            const std::uint64_t lc = r.varint();
-            const std::uint64_t rc = r.varint();
+            at = rin.offset();
+            const std::int64_t s = prev + gap(rin, "a run's start");
+            const std::uint64_t n = rin.varint();
+            const std::uint64_t lc = rin.varint();
+            const std::uint64_t rc = rin.varint();
             if (s < 0 || s >= n_ops || n == 0 || n > n_ops - static_cast<std::uint64_t>(s)) {
                 bad("run " + std::to_string(i) + " is out of range", at);
             }
@@ -431,7 +487,8 @@ struct snapshot_codec {
             ins.push_back({start, static_cast<lv_t>(n), left, right});
             prev = s + static_cast<std::int64_t>(n);
         }
-        e.build_runs(ins, first_delete, what);
+        rin.commit();
+        e.build_runs(ins, ins_spans, what);
     }
 };
 
