@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -345,6 +346,68 @@ TEMPLATE_LIST_TEST_CASE("tree: full nodes spill into siblings before they split"
     }
     REQUIRE_NOTHROW(t.verify());
     check_equal(snap, snap_items);
+}
+
+TEMPLATE_LIST_TEST_CASE("tree: a tree appended to itself doubles", "[btree][tree]", policies) {
+    using tree_t = piece_tree<TestType>;
+    const auto seed = crdt_test::seed(10);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    for (const std::size_t n : {0u, 1u, 5u, 100u}) {
+        auto items = random_pieces(rng, n);
+        tree_t t = tree_t::from_range(items);
+        t.append(t); // `other` is *this: read before root_ is moved
+        auto twice = items;
+        twice.insert(twice.end(), items.begin(), items.end());
+        check_equal(t, twice);
+        t.append(std::move(t)); // NOLINT: self-move-append is a plain self-append
+        auto four = twice;
+        four.insert(four.end(), twice.begin(), twice.end());
+        check_equal(t, four);
+        tree_t u = tree_t::from_range(items);
+        u.insert(at_index(u, n / 2), u); // the same through insert(cursor, tree)
+        std::vector<piece> mid(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n / 2));
+        mid.insert(mid.end(), items.begin(), items.end());
+        mid.insert(mid.end(), items.begin() + static_cast<std::ptrdiff_t>(n / 2), items.end());
+        check_equal(u, mid);
+    }
+}
+
+namespace {
+
+template <class Policy, class Traits>
+void throwing_updates(std::uint64_t seed) {
+    using tree_t = piece_tree<Policy, Traits>;
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    auto model = random_pieces(rng, 300);
+    tree_t t = tree_t::from_range(model);
+    for (int k = 0; k < 100; ++k) {
+        const std::size_t i = rng() % model.size();
+        const piece p = random_piece(rng);
+        // The function changes the item, then throws: the tree keeps the
+        // change and refolds its summaries (patched or not).
+        REQUIRE_THROWS_AS(t.update(at_index(t, i),
+                                   [&](piece& q) {
+                                       q.len = p.len;
+                                       q.key = p.key;
+                                       throw std::runtime_error("update failed");
+                                   }),
+                          std::runtime_error);
+        model[i].len = p.len;
+        model[i].key = p.key;
+        check_equal(t, model);
+    }
+}
+
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("tree: an update that throws leaves valid summaries", "[btree][tree]",
+                        policies) {
+    throwing_updates<TestType, piece_traits>(crdt_test::seed(11));
+    throwing_updates<TestType, cold_piece_traits>(crdt_test::seed(12));
+    throwing_updates<TestType, patch_piece_traits>(crdt_test::seed(13));
+    throwing_updates<TestType, patch_cold_piece_traits>(crdt_test::seed(14));
 }
 
 TEST_CASE("tree: node capacities follow the byte budget", "[btree][tree]") {

@@ -10,6 +10,7 @@
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
+#include <zlib.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -64,7 +65,9 @@ TEST_CASE("compressed: round trips at every level and size", "[codec][compressed
                 const auto packed = crdt::compress(plain, level);
                 REQUIRE(packed.size() >= 3);
                 REQUIRE(packed[0] == crdt::compressed_magic);
-                REQUIRE(crdt::decompress(packed) == plain);
+                const auto out = crdt::decompress(packed);
+                REQUIRE(out == plain);
+                REQUIRE(out.capacity() == plain.size()); // each growth step exact
                 // Exactly the plain size is allowed, one byte less is not.
                 REQUIRE(crdt::decompress(packed, n) == plain);
                 if (n > 0) {
@@ -145,6 +148,37 @@ TEST_CASE("compressed: bad input raises crdt::error naming the cause", "[codec][
         const auto c = cause_of(prefix, 1 << 20);
         REQUIRE((c == crdt::errc::truncated || c == crdt::errc::checksum_mismatch ||
                  (c == crdt::errc::length_out_of_range && (cut - 5) * 1032 < plain.size())));
+    }
+
+    // A stream that asks for a preset dictionary (zlib's FDICT).
+    {
+        std::vector<unsigned char> z(200);
+        z_stream zs{};
+        REQUIRE(deflateInit(&zs, 6) == Z_OK);
+        const unsigned char dict[] = "sequence runs";
+        REQUIRE(deflateSetDictionary(&zs, dict, sizeof dict - 1) == Z_OK);
+        unsigned char in[] = "sequence runs merge";
+        zs.next_in = in;
+        zs.avail_in = sizeof in - 1;
+        zs.next_out = z.data();
+        zs.avail_out = static_cast<uInt>(z.size());
+        REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+        z.resize(zs.total_out);
+        deflateEnd(&zs);
+        crdt::byte_writer w;
+        w.byte(0xC7);
+        w.byte(1);
+        w.varint(sizeof in - 1);
+        for (const unsigned char c : z) {
+            w.byte(c);
+        }
+        const auto dict_stream = w.take();
+        REQUIRE(cause_of(dict_stream, 1 << 20) == crdt::errc::invalid_value);
+        try {
+            (void)crdt::decompress(dict_stream);
+        } catch (const crdt::error& e) {
+            REQUIRE(std::string(e.what()).find("preset dictionary") != std::string::npos);
+        }
     }
 
     // Bytes after the stream.

@@ -281,8 +281,13 @@ private:
         if (found) {
             if (assign) {
                 t_.root_.make_unique();
-                alg::replace_at(t_.root_.get(), p.idx,
-                                value_type(std::move(key), std::move(value)));
+                try {
+                    alg::replace_at(t_.root_.get(), p.idx,
+                                    value_type(std::move(key), std::move(value)));
+                } catch (...) {
+                    refresh(); // the nodes are valid (update_at); keep the total in step
+                    throw;
+                }
                 refresh();
             }
             return false;

@@ -338,8 +338,15 @@ public:
 
     /// Effects: *this becomes *this followed by other; other's nodes are
     /// shared. Complexity: O(B (|h - other.h| + 1)).
-    void append(const tree& other) { set_root(alg::join(std::move(root_), other.root_)); }
+    void append(const tree& other) {
+        ptr b = other.root_; // first: `other` may be *this (arguments are unsequenced)
+        set_root(alg::join(std::move(root_), std::move(b)));
+    }
     void append(tree&& other) {
+        if (&other == this) {
+            append(static_cast<const tree&>(other));
+            return;
+        }
         set_root(alg::join(std::move(root_), std::move(other.root_)));
         other.summary_ = Traits::zero();
     }
@@ -508,7 +515,13 @@ private:
             at.release();
         }
         root_.make_unique();
-        op(root_.get(), path);
+        try {
+            op(root_.get(), path);
+        } catch (...) {
+            // The nodes are valid (see update); the cached total follows them.
+            summary_ = alg::refresh_root(root_);
+            throw;
+        }
         alg::normalize_root(root_);
         summary_ = alg::refresh_root(root_);
     }

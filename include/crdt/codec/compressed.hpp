@@ -27,10 +27,13 @@
 // truncated (the input ends early), bad_magic, unsupported_version,
 // overlong_varint, too_large (the declared plain size is above the caller's
 // limit), length_out_of_range (it is above what the input can inflate to, or
-// the stream inflates to another size), invalid_value (corrupt DEFLATE data),
-// checksum_mismatch (the Adler-32 check fails), trailing_bytes (bytes after
-// the stream). The output buffer grows with what actually inflates, never
-// ahead of it by more than the input's size.
+// the stream inflates to another size), invalid_value (corrupt DEFLATE data,
+// a preset dictionary), checksum_mismatch (the Adler-32 check fails),
+// trailing_bytes (bytes after the stream). Memory: the output buffer grows
+// as the stream inflates, each step allocated exactly, and is never larger
+// than the declared size, nor than max(4x the input, 4 KiB) or twice what
+// has inflated so far plus the input's size; while it grows, the old and
+// the new buffer are both held for the copy.
 #pragma once
 
 #if !__has_include(<zlib.h>)
@@ -202,17 +205,21 @@ decompress(std::span<const std::byte> bytes, std::size_t max_plain_bytes = defau
     const auto plain_size = static_cast<std::size_t>(declared);
 
     std::vector<std::byte> out;
-    // Grow with the output actually produced: a lying size costs at most
-    // the input's size ahead of it.
-    out.resize(std::min(plain_size, std::max<std::size_t>(in.size() * 4, 4096)));
+    // Grow with the output actually produced (a lying size costs little),
+    // each step allocated exactly: reserve before resize, so that the
+    // vector's own geometric growth does not double it again.
+    const auto grow_to = [&out](std::size_t n) {
+        out.reserve(n);
+        out.resize(n);
+    };
+    grow_to(std::min(plain_size, std::max<std::size_t>(in.size() * 4, 4096)));
     detail::zlib::stream s(false);
     s.started(inflateInit(&s.z), "decompress");
     std::size_t in_pos = 0;
     std::size_t out_pos = 0;
     for (;;) {
         if (out_pos == out.size() && out.size() < plain_size) {
-            out.resize(
-                std::min(plain_size, out.size() + std::max<std::size_t>(out.size(), in.size())));
+            grow_to(std::min(plain_size, out.size() + std::max(out.size(), in.size())));
         }
         s.z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data() + in_pos));
         s.z.avail_in = detail::zlib::chunk(in.size() - in_pos);
@@ -241,7 +248,12 @@ decompress(std::span<const std::byte> bytes, std::size_t max_plain_bytes = defau
         if (rc == Z_MEM_ERROR) {
             throw std::bad_alloc();
         }
-        if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR) {
+        if (rc == Z_NEED_DICT) {
+            throw error(errc::invalid_value,
+                        name + ": the stream needs a preset dictionary (crdt never uses one)",
+                        stream_at + in_pos);
+        }
+        if (rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR) {
             const std::string msg = s.z.msg != nullptr ? s.z.msg : "corrupt data";
             const errc cause =
                 msg == "incorrect data check" ? errc::checksum_mismatch : errc::invalid_value;

@@ -15,9 +15,11 @@
 //
 // Complexity (n items, B = capacity, h = log_B n): insert/erase/replace at a
 // path O(B h); join O(B (|h_a - h_b| + 1)); split and range O(B h); build O(n).
-// Exception safety: basic for edits of unique nodes (a throwing item copy may
-// leave a unique node's subtree in a valid but unspecified state); strong for
-// every function applied to shared nodes, since those are never written.
+// Exception safety: basic for edits of unique nodes: items and summaries move
+// without throwing (static_assert in params), so a throwing item copy,
+// assignment or update function, or a failed allocation, leaves a valid
+// tree (an update's path is refolded from the item as it was left); strong
+// for every function applied to shared nodes, since those are never written.
 #pragma once
 
 #include <crdt/btree/summary.hpp>
@@ -453,6 +455,9 @@ struct node_algorithms {
     /// the summaries above it: patched level by level (O(h)) while the traits
     /// can patch (has_patch / has_cold_patch), refolded from the first level
     /// where they cannot.
+    /// If fn throws (or a replacing assignment does), the summaries on the
+    /// path are refolded from the item as fn left it, then the exception
+    /// propagates: the tree stays valid (basic guarantee).
     template <class Fn>
     static void update_at(node_t* n, const std::uint16_t* path, Fn& fn) {
         if constexpr (::crdt::btree::has_patch<traits>) {
@@ -472,7 +477,12 @@ struct node_algorithms {
         }
         auto* in = ops::as_internal(n);
         node_t* c = unique_child(in, i);
-        update_refolded(c, path + 1, fn);
+        try {
+            update_refolded(c, path + 1, fn);
+        } catch (...) {
+            in->sum(i) = refresh(c); // c is unique: refold it as fn left it
+            throw;
+        }
         in->sum(i) = refresh(c);
     }
 
@@ -489,9 +499,26 @@ struct node_algorithms {
         }
         item_type& it = ops::as_leaf(n)->item(path[depth]);
         const summary_type old_s = traits::summarize(it);
+        // Every node on the path is unique now; if fn throws, refold them.
+        const auto refold_all = [&] {
+            if constexpr (Pm::has_cold) {
+                n->cold = fold_cold(n);
+            }
+            for (std::size_t d = depth; d-- > 0;) {
+                up[d]->sum(path[d]) = total(up[d]->children[path[d]]);
+                if constexpr (Pm::has_cold) {
+                    up[d]->cold = fold_cold(up[d]);
+                }
+            }
+        };
         if constexpr (Pm::has_cold) {
             const cold_type old_c = traits::summarize_cold(it);
-            fn(it);
+            try {
+                fn(it);
+            } catch (...) {
+                refold_all();
+                throw;
+            }
             const cold_type new_c = traits::summarize_cold(it);
             bool cold_ok = patch_cold(n->cold, old_c, new_c);
             if (!cold_ok) {
@@ -512,7 +539,12 @@ struct node_algorithms {
                 }
             }
         } else {
-            fn(it);
+            try {
+                fn(it);
+            } catch (...) {
+                refold_all();
+                throw;
+            }
             const summary_type new_s = traits::summarize(it);
             bool hot_ok = true;
             while (depth-- > 0) {

@@ -122,6 +122,13 @@ struct params {
                   "crdt::btree: fewer than 4 children fit in an internal node; raise "
                   "Policy::node_bytes or shrink the summary (see docs/btree.md)");
     static_assert(Policy::max_fanout <= 0xffff, "crdt::btree: node counts are 16-bit");
+    // Splits, merges and spills move entries one by one between nodes; a move
+    // that throws half way would leave a node with a hole in it.
+    static_assert(std::is_nothrow_move_constructible_v<item_type> &&
+                      std::is_nothrow_move_constructible_v<summary_type> &&
+                      std::is_nothrow_move_constructible_v<cold_type>,
+                  "crdt::btree: items and summaries must be nothrow move constructible "
+                  "(store an item with a throwing move behind a pointer; see docs/btree.md)");
 
     static constexpr std::size_t min_leaf = leaf_capacity / 2;
     static constexpr std::size_t min_internal = internal_capacity / 2;
