@@ -300,3 +300,34 @@ TEST_CASE("cursor: an lvalue cursor survives an edit of its tree", "[btree][curs
     REQUIRE(t.summary().count == 49);
     REQUIRE_NOTHROW(t.verify());
 }
+
+TEST_CASE("cursor: release drops the cursor's share, so edits stay in place", "[btree][cursor]") {
+    using tree_t = bt::tree<piece_traits, tiny_policy>;
+    std::vector<piece> v(50, piece{1, 0, 0});
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        v[i].key = i;
+    }
+    tree_t t = tree_t::from_range(v);
+    // Where item 10 lives: an edit of it in place keeps the address; a
+    // path copy (the cursor keeps the old version alive) moves it.
+    const auto address_of_10 = [&t] {
+        return &t.find<count_dim>(std::uint64_t{10}, bt::bias::right).item();
+    };
+    const piece* before = address_of_10();
+    {
+        auto c = t.find<count_dim>(std::uint64_t{30}, bt::bias::right);
+        t.replace(t.find<count_dim>(std::uint64_t{10}, bt::bias::right), piece{2, 0, 10});
+        REQUIRE(c.item().key == 30); // still the old version
+    }
+    const piece* copied = address_of_10();
+    REQUIRE(copied != before);
+    {
+        auto c = t.find<count_dim>(std::uint64_t{30}, bt::bias::right);
+        c.release();
+        REQUIRE(c.at_end());
+        t.replace(t.find<count_dim>(std::uint64_t{10}, bt::bias::right), piece{3, 0, 10});
+    }
+    REQUIRE(address_of_10() == copied);
+    REQUIRE(address_of_10()->len == 3);
+    REQUIRE_NOTHROW(t.verify());
+}

@@ -158,6 +158,16 @@ public:
     /// Returns: the version of the tree this cursor walks (O(1), shared).
     tree_type snapshot() const { return tree_type(root_); }
 
+    /// Effects: drops the cursor's share of the tree; it becomes an end
+    ///   cursor of an empty tree. A cursor keeps its version alive, so an
+    ///   edit of the tree while a cursor of it exists copies the path it
+    ///   changes (O(B h) allocations); release cursors (or let them go out
+    ///   of scope) before editing through other means.
+    void release() noexcept {
+        root_.reset();
+        st_.reset(nullptr);
+    }
+
 private:
     friend tree_type;
 
@@ -174,13 +184,6 @@ private:
         a.path(pa);
         b.path(pb);
         return tree_type(alg::range(root_.get(), pa, pb));
-    }
-
-    /// Drops the share of the tree: the cursor becomes an end cursor of an
-    /// empty tree.
-    void release() noexcept {
-        root_.reset();
-        st_.reset(nullptr);
     }
 
     ptr root_;

@@ -1775,6 +1775,9 @@ public:
             const lv_t left = r.lv + off - 1;
             if (off < r.len) {
                 // Split r after `left`; the new run goes between the halves.
+                // (The cursor's share of the tree goes first: edits made
+                // while it is alive would copy their paths.)
+                c.release();
                 if (!split(r.key, off)) {
                     relabel();
                     continue;
@@ -1866,6 +1869,7 @@ public:
                     dest_key = o.key;
                 }
             }
+            c.release(); // before editing: else each edit copies its path
             if (left != no_lv && dest_key == left_pos.first && grow_run(dest_key, lv, n, right)) {
                 return; // typed on after its own run: no new run
             }
