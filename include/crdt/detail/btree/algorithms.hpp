@@ -511,48 +511,38 @@ struct node_algorithms {
                 }
             }
         };
+        [[maybe_unused]] cold_type old_c{};
         if constexpr (Pm::has_cold) {
-            const cold_type old_c = traits::summarize_cold(it);
-            try {
-                fn(it);
-            } catch (...) {
-                refold_all();
-                throw;
-            }
-            const cold_type new_c = traits::summarize_cold(it);
-            bool cold_ok = patch_cold(n->cold, old_c, new_c);
+            old_c = traits::summarize_cold(it);
+        }
+        try {
+            fn(it);
+        } catch (...) {
+            refold_all();
+            throw;
+        }
+        const summary_type new_s = traits::summarize(it);
+        [[maybe_unused]] cold_type new_c{};
+        bool cold_ok = true;
+        if constexpr (Pm::has_cold) {
+            new_c = traits::summarize_cold(it);
+            cold_ok = patch_cold(n->cold, old_c, new_c);
             if (!cold_ok) {
                 n->cold = fold_cold(n);
             }
-            const summary_type new_s = traits::summarize(it);
-            bool hot_ok = true;
-            while (depth-- > 0) {
-                internal_t* p = up[depth];
-                const std::size_t i = path[depth];
-                hot_ok = hot_ok && traits::patch(p->sum(i), old_s, new_s);
-                if (!hot_ok) {
-                    p->sum(i) = total(p->children[i]);
-                }
+        }
+        bool hot_ok = true;
+        while (depth-- > 0) {
+            internal_t* p = up[depth];
+            const std::size_t i = path[depth];
+            hot_ok = hot_ok && traits::patch(p->sum(i), old_s, new_s);
+            if (!hot_ok) {
+                p->sum(i) = total(p->children[i]);
+            }
+            if constexpr (Pm::has_cold) {
                 cold_ok = cold_ok && patch_cold(p->cold, old_c, new_c);
                 if (!cold_ok) {
                     p->cold = fold_cold(p);
-                }
-            }
-        } else {
-            try {
-                fn(it);
-            } catch (...) {
-                refold_all();
-                throw;
-            }
-            const summary_type new_s = traits::summarize(it);
-            bool hot_ok = true;
-            while (depth-- > 0) {
-                internal_t* p = up[depth];
-                const std::size_t i = path[depth];
-                hot_ok = hot_ok && traits::patch(p->sum(i), old_s, new_s);
-                if (!hot_ok) {
-                    p->sum(i) = total(p->children[i]);
                 }
             }
         }
