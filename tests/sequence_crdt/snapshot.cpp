@@ -234,6 +234,56 @@ TEST_CASE("sequence snapshot: damaged and forged bytes raise crdt::error") {
     CAPTURE(loaded);
 }
 
+TEST_CASE("sequence snapshot: a forged order placing one element many times is refused") {
+    // A CRC-valid snapshot: n inserts of one agent, n deletes all of element
+    // 0 (n - 1 of them concurrent extras), then n runs each placing element
+    // 0. It must be refused ("an element appears twice") with the offset of
+    // the document order, and in linear time: the loader once walked every
+    // extra delete of element 0 for every run (n * n steps; with n = 40,000
+    // seconds instead of milliseconds).
+    constexpr std::uint64_t n = 40000;
+    crdt::byte_writer w;
+    w.raw(std::as_bytes(std::span<const char>("CSQS", 4)));
+    w.varint(2);     // format
+    w.varint(2 * n); // ops
+    w.varint(1);     // agents
+    crdt::codec<crdt::agent_id>::encode(w, crdt::agent_id("a"));
+    w.varint(1); // id spans: agent 0, seq 0, all ops
+    w.varint(0);
+    w.varint(2 * n);
+    w.byte(1); // kinds: n inserts, then n deletes
+    w.varint(2);
+    w.varint(n);
+    w.varint(n);
+    w.varint(n); // content
+    for (std::uint64_t i = 0; i < n; ++i) {
+        w.byte(static_cast<std::uint8_t>('a'));
+    }
+    w.varint(n); // delete spans, each one element, each targeting element 0
+    for (std::uint64_t i = 0; i < n; ++i) {
+        w.zigzag(i == 0 ? 0 : -1);
+        w.varint(2);
+    }
+    const std::size_t order_at = w.size();
+    w.varint(n); // document order: n runs (start 0, length 1, no origins)
+    for (std::uint64_t i = 0; i < n; ++i) {
+        w.zigzag(i == 0 ? 0 : -1);
+        w.varint(1);
+        w.varint(0);
+        w.varint(0);
+    }
+    w.fixed<std::uint32_t>(crdt::crc32c(w.view()));
+    const auto bytes = w.take();
+    try {
+        (void)seq_t::load_snapshot(bytes, crdt::agent_id("r"), "forged");
+        FAIL("a forged document order loaded");
+    } catch (const crdt::error& e) {
+        CHECK(e.cause() == crdt::errc::invalid_value);
+        CHECK(std::string(e.what()).find("appears twice") != std::string::npos);
+        CHECK(e.offset() == order_at);
+    }
+}
+
 #if CRDT_SEQUENCE_HAVE_SHARED_DATA
 TEST_CASE("sequence snapshot: automerge-paper prefix round-trips") {
     const auto trace =

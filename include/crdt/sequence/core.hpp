@@ -1343,14 +1343,19 @@ public:
     ///   continue each other; keys are evenly spaced; the tree is built
     ///   bottom-up. Requires: load_ops and load_deletes are done;
     ///   `inserts` are the stretches of insert LVs, in order (their kinds).
-    /// Throws: crdt::error(invalid_value) naming `what` if the records do
+    /// Throws: crdt::error(invalid_value) naming `what`, at byte `runs_at`
+    ///   (where the document order starts in the input), if the records do
     ///   not hold every inserted LV exactly once, or hold a delete.
-    /// Complexity: O(e + n + x log x) for e elements, n runs, x concurrent
-    ///   extra deletes (the runs are sorted by LV with a radix sort).
+    /// Complexity: O(e + n + x + p log x) for e elements, n runs, x
+    ///   concurrent extra deletes, p pieces (the runs are sorted by LV with
+    ///   a radix sort); a forged order placing one element many times costs
+    ///   no more (at most e elements are placed before it is refused).
     void build_runs(const std::vector<loaded_insert>& runs_in_order,
-                    const std::vector<loaded_span>& inserts, std::string_view what) {
+                    const std::vector<loaded_span>& inserts, std::string_view what,
+                    std::size_t runs_at) {
         const auto bad = [&](const std::string& why) {
-            throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why);
+            throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why,
+                              runs_at);
         };
         const auto total = static_cast<lv_t>(op_count());
         std::uint64_t insert_count = 0;
@@ -1369,7 +1374,18 @@ public:
                 bad("an element appears twice, or a run holds a delete");
             }
         }
-        const auto& extras = s_->extra_deletes;
+        // The latest extra delete of each target (concurrent deletes of one
+        // element beyond its first), ascending: a piece walks only its own
+        // targets, so the walks cost O(placed) <= O(inserts) even when a
+        // forged order places one element many times.
+        std::vector<std::pair<lv_t, lv_t>> extras;
+        for (const auto& [t, d] : s_->extra_deletes) {
+            if (!extras.empty() && extras.back().first == t) {
+                extras.back().second = std::max(extras.back().second, d);
+            } else {
+                extras.emplace_back(t, d);
+            }
+        }
         first_delete_table::reader fd(s_->first_delete);
         std::vector<run> runs;
         // Each delete span's targets are one stretch: at most two cuts each.
@@ -1394,8 +1410,10 @@ public:
                     w_hi = std::max(f, last);
                     touch = std::max(touch, w_hi);
                     if (!extras.empty()) {
-                        for (auto it = extras.lower_bound(x); it != extras.end() && it->first < y;
-                             ++it) {
+                        auto it = std::lower_bound(
+                            extras.begin(), extras.end(), x,
+                            [](const std::pair<lv_t, lv_t>& e, lv_t v) { return e.first < v; });
+                        for (; it != extras.end() && it->first < y; ++it) {
                             touch = std::max(touch, it->second);
                         }
                     }

@@ -452,6 +452,7 @@ struct snapshot_codec {
         e.load_deletes(deletes);
 
         // The document order.
+        const std::size_t runs_at = r.offset();
         const std::size_t run_count = r.length("run count");
         std::vector<typename engine_t::loaded_insert> ins;
         ins.reserve(run_count);
@@ -488,7 +489,7 @@ struct snapshot_codec {
             prev = s + static_cast<std::int64_t>(n);
         }
         rin.commit();
-        e.build_runs(ins, ins_spans, what);
+        e.build_runs(ins, ins_spans, what, runs_at);
     }
 };
 
