@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <ranges>
 #include <utility>
 #include <vector>
@@ -116,6 +117,15 @@ public:
         for (auto& e : v) {
             insert(std::move(e.first), std::move(e.second));
         }
+    }
+
+    /// Requires: [first, last) yields pairs whose keys strictly increase
+    ///   under the comparator.
+    /// Effects: replaces the content by those pairs, built bottom-up (no
+    ///   intermediate copy). Complexity: O(n).
+    template <std::input_iterator It, std::sentinel_for<It> Sent>
+    void assign_sorted_unique(It first, Sent last) {
+        t_ = tree_t::build(std::move(first), std::move(last));
     }
 
     size_type size() const noexcept { return static_cast<size_type>(t_.summary().count); }

@@ -48,6 +48,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -599,25 +600,6 @@ public:
             }
             const lv_t i = x - lo_;
             return dense_ != nullptr ? dense_[i] : base_ + i * step_;
-        }
-        /// Returns: get(x). Effects: sets n to the number of elements from
-        ///   x on (x included) whose first deletes go on by the same step
-        ///   (the rest of x's span, or of its gap with no deletes; 1 in a
-        ///   dense block), and step to that step (1, or no_lv for -1 modulo
-        ///   2^32; 0 in a gap or a dense block).
-        lv_t get_stretch(lv_t x, lv_t& n, lv_t& step) noexcept {
-            if (x - lo_ >= len_) {
-                seek(x);
-            }
-            const lv_t i = x - lo_;
-            if (dense_ != nullptr) {
-                n = 1;
-                step = 0;
-                return dense_[i];
-            }
-            n = len_ - i;
-            step = step_;
-            return base_ + i * step_;
         }
 
     private:
@@ -1186,9 +1168,16 @@ public:
         if (total >= no_lv) {
             throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
         }
-        st.inserts.reserve(static_cast<std::size_t>(total));
-        for (const auto& [k, n] : kinds) {
-            st.inserts.insert(st.inserts.end(), n, k == 1);
+        st.inserts.assign(static_cast<std::size_t>(total), false);
+        {
+            lv_t lv = 0;
+            for (const auto& [k, n] : kinds) {
+                if (k == 1) {
+                    const auto first = st.inserts.begin() + static_cast<std::ptrdiff_t>(lv);
+                    std::fill(first, first + static_cast<std::ptrdiff_t>(n), true);
+                }
+                lv += n;
+            }
         }
         if (ids.empty()) {
             return;
@@ -1282,10 +1271,12 @@ public:
     ///   target one element, else from a flat array in one pass.
     /// Requires: no delete is stored yet; every target is an insert before
     ///   its delete.
+    /// Returns: the first deletes as spans sorted by start, disjoint (not
+    ///   cut at the table's blocks), for build_runs.
     /// Complexity: O(d + b) for d entries of `ds` and b blocks of the
     ///   first-delete table; with concurrent extra deletes, O(N + e) for N
     ///   ops and e deleted elements, plus O(k log k) for k extras.
-    void load_deletes(const std::vector<loaded_delete>& ds) {
+    std::vector<first_delete_table::span> load_deletes(const std::vector<loaded_delete>& ds) {
         CRDT_ASSERT(s_->delete_spans.empty());
         using fd_span = first_delete_table::span;
         for (const loaded_delete& x : ds) {
@@ -1296,20 +1287,22 @@ public:
                 store_delete_spans(x.del, x.target, x.n);
             }
         }
-        // (lowest target, index), sorted by descending target.
-        std::vector<std::pair<lv_t, std::uint64_t>> order;
-        order.reserve(ds.size());
+        // lowest target << 32 | index, sorted.
+        std::vector<std::uint64_t> order(ds.size());
+        lv_t top = 0;
         for (std::size_t i = 0; i < ds.size(); ++i) {
             const loaded_delete& x = ds[i];
-            order.emplace_back(x.down ? x.target - (x.n - 1) : x.target, i);
+            const lv_t lo = x.down ? x.target - (x.n - 1) : x.target;
+            top = std::max(top, lo);
+            order[i] = std::uint64_t{lo} << 32 | i;
         }
-        sort_by_lv_descending(order);
+        sort_by_high_half(order, top);
         std::vector<fd_span> spans;
         spans.reserve(ds.size());
         lv_t prev_end = 0;
-        for (std::size_t i = order.size(); i-- > 0;) {
-            const loaded_delete& x = ds[static_cast<std::size_t>(order[i].second)];
-            const lv_t lo = order[i].first;
+        for (const std::uint64_t o : order) {
+            const loaded_delete& x = ds[static_cast<std::size_t>(o & 0xFFFFFFFFu)];
+            const auto lo = static_cast<lv_t>(o >> 32);
             if (lo < prev_end || x.n >= fd_span::down_bit) {
                 break; // two deletes of one element: the general way below
             }
@@ -1320,7 +1313,7 @@ public:
         }
         if (spans.size() == ds.size()) {
             s_->first_delete.assign_spans(spans);
-            return;
+            return spans;
         }
         std::vector<lv_t> first(op_count(), no_lv);
         for (const loaded_delete& x : ds) {
@@ -1334,26 +1327,40 @@ public:
             }
         }
         s_->first_delete.assign(first);
+        spans.clear();
+        for (lv_t t = 0; t < first.size(); ++t) {
+            if (first[t] == no_lv) {
+                continue;
+            }
+            if (!spans.empty() && spans.back().end() == t && !spans.back().down() &&
+                spans.back().del + spans.back().size() == first[t]) {
+                ++spans.back().bits;
+            } else {
+                spans.push_back(fd_span{t, 1, first[t]});
+            }
+        }
+        return spans;
     }
 
     /// Effects: builds the run tree and index of this engine, which holds
     ///   every op of the snapshot in its store (all applied) and no run yet,
-    ///   from `runs_in_order` (the document order): no op is integrated.
-    ///   Records are cut where deletion status changes and joined where they
-    ///   continue each other; keys are evenly spaced; the tree is built
-    ///   bottom-up. Requires: load_ops and load_deletes are done;
-    ///   `inserts` are the stretches of insert LVs, in order (their kinds).
+    ///   from `recs` (the document order): no op is integrated. Records are
+    ///   cut where deletion status changes and joined where they continue
+    ///   each other; keys are evenly spaced; the tree is built bottom-up.
+    /// Requires: load_ops and load_deletes are done; `inserts` are the
+    ///   stretches of insert LVs, in order (their kinds); `fds` is what
+    ///   load_deletes returned.
     /// Throws: crdt::error(invalid_value) naming `what`, at byte `runs_at`
     ///   (where the document order starts in the input), if the records do
     ///   not hold every inserted LV exactly once, or hold a delete.
     /// Complexity: O(e + n + x + p log x) for e elements, n runs, x
-    ///   concurrent extra deletes, p pieces (the runs are sorted by LV with
-    ///   a radix sort); a forged order placing one element many times costs
-    ///   no more (at most e elements are placed before it is refused).
-    void build_runs(const std::vector<loaded_insert>& runs_in_order,
-                    const std::vector<loaded_span>& inserts, std::string_view what,
+    ///   concurrent extra deletes, p pieces (the records are sorted by LV
+    ///   with a radix sort, and checked to place each insert once before
+    ///   any is cut).
+    void build_runs(const std::vector<loaded_insert>& recs, const std::vector<loaded_span>& inserts,
+                    const std::vector<first_delete_table::span>& fds, std::string_view what,
                     std::size_t runs_at) {
-        const auto bad = [&](const std::string& why) {
+        const auto bad = [&](const char* why) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why,
                               runs_at);
         };
@@ -1362,22 +1369,55 @@ public:
         for (const auto& [lo, hi] : inserts) {
             insert_count += hi - lo;
         }
-        // The records may hold at most every insert once: this bounds the
-        // work below; exactness is checked on the runs sorted by LV.
-        std::uint64_t placed = 0;
-        for (const loaded_insert& rec : runs_in_order) {
+        if (recs.size() > insert_count) {
+            bad("an element appears twice, or a run holds a delete");
+        }
+        // The records by LV (LV << 32 | index): they must be disjoint, each
+        // inside one stretch of inserts, and hold every insert. `at` gets
+        // each record's first span of `fds` ending after its start.
+        std::vector<std::uint64_t> order(recs.size());
+        for (std::size_t i = 0; i < recs.size(); ++i) {
+            const loaded_insert& rec = recs[i];
             if (rec.n == 0 || rec.lv >= total || rec.n > total - rec.lv) {
                 bad("a run is out of range");
             }
-            placed += rec.n;
-            if (placed > insert_count) {
-                bad("an element appears twice, or a run holds a delete");
+            order[i] = std::uint64_t{rec.lv} << 32 | i;
+        }
+        sort_by_high_half(order, total);
+        std::vector<lv_t> at(recs.size());
+        {
+            std::uint64_t placed = 0;
+            lv_t prev_end = 0;
+            std::size_t j = 0;
+            std::size_t p = 0;
+            for (const std::uint64_t o : order) {
+                const auto i = static_cast<std::size_t>(o & 0xFFFFFFFFu);
+                const lv_t lv = recs[i].lv;
+                const lv_t len = recs[i].n;
+                if (lv < prev_end) {
+                    bad("an element appears twice");
+                }
+                while (j < inserts.size() && inserts[j].second <= lv) {
+                    ++j;
+                }
+                if (j == inserts.size() || lv < inserts[j].first || len > inserts[j].second - lv) {
+                    bad("a run holds a delete");
+                }
+                while (p < fds.size() && fds[p].end() <= lv) {
+                    ++p;
+                }
+                at[i] = static_cast<lv_t>(p);
+                prev_end = lv + len;
+                placed += len;
+            }
+            if (placed != insert_count) {
+                bad("an inserted element is missing");
             }
         }
-        // The latest extra delete of each target (concurrent deletes of one
-        // element beyond its first), ascending: a piece walks only its own
-        // targets, so the walks cost O(placed) <= O(inserts) even when a
-        // forged order places one element many times.
+        // Cut in document order; first[i]: the first run starting in record
+        // i (a record's first piece may join the run before it). The latest
+        // extra delete of each target (concurrent deletes of one element
+        // beyond its first), ascending: a piece walks only its own targets.
         std::vector<std::pair<lv_t, lv_t>> extras;
         for (const auto& [t, d] : s_->extra_deletes) {
             if (!extras.empty() && extras.back().first == t) {
@@ -1386,28 +1426,36 @@ public:
                 extras.emplace_back(t, d);
             }
         }
-        first_delete_table::reader fd(s_->first_delete);
         std::vector<run> runs;
         // Each delete span's targets are one stretch: at most two cuts each.
-        runs.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
-            insert_count, runs_in_order.size() + 2 * s_->delete_spans.size())));
-        for (const loaded_insert& rec : runs_in_order) {
+        runs.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>(insert_count, recs.size() + 2 * s_->delete_spans.size())));
+        std::vector<lv_t> first(recs.size() + 1);
+        for (std::size_t i = 0; i < recs.size(); ++i) {
+            const loaded_insert& rec = recs[i];
+            first[i] = static_cast<lv_t>(runs.size());
             const lv_t end = rec.lv + rec.n;
-            // [x, end) is one insertion's: cut it where deletion changes (a
-            // piece per span or gap of the first-delete table, joined below).
+            std::size_t p = at[i]; // fds[p] ends after x
             for (lv_t x = rec.lv; x < end;) {
-                lv_t n = 0;
-                lv_t step = 0;
-                const lv_t f = fd.get_stretch(x, n, step);
-                const bool del = f != no_lv;
-                const lv_t y = x + std::min(n, end - x);
+                lv_t y = end;
                 lv_t w_lo = no_lv;
                 lv_t w_hi = no_lv;
-                lv_t touch = y - 1;
+                const bool del = p < fds.size() && fds[p].start <= x;
                 if (del) {
-                    const lv_t last = f + (y - 1 - x) * step; // first deletes step by +-1
+                    const first_delete_table::span& s = fds[p];
+                    if (s.end() <= end) {
+                        y = s.end();
+                        ++p;
+                    }
+                    const lv_t f = s.at(x);
+                    const lv_t last = s.at(y - 1);
                     w_lo = std::min(f, last);
                     w_hi = std::max(f, last);
+                } else if (p < fds.size() && fds[p].start < end) {
+                    y = fds[p].start;
+                }
+                lv_t touch = y - 1;
+                if (del) {
                     touch = std::max(touch, w_hi);
                     if (!extras.empty()) {
                         auto it = std::lower_bound(
@@ -1441,46 +1489,66 @@ public:
                 x = y;
             }
         }
+        first[recs.size()] = static_cast<lv_t>(runs.size());
         const std::uint64_t spacing =
             std::min<std::uint64_t>(std::uint64_t{1} << 32, key_max / (runs.size() + 1));
-        // (LV, length and position) of each run, sorted by LV, then checked
-        // and turned into the index's (LV, key) pairs.
-        std::vector<std::pair<lv_t, std::uint64_t>> keys;
-        keys.reserve(runs.size());
         for (std::size_t k = 0; k < runs.size(); ++k) {
             run& r = runs[k];
             r.key = spacing * (k + 1);
             r.m = measure_loaded(r.lv, r.len);
-            keys.emplace_back(r.lv, std::uint64_t{r.len} << 32 | k);
         }
-        sort_by_lv_descending(keys);
-        // By ascending LV, the runs must be disjoint, each inside one
-        // stretch of inserts, and hold every insert.
-        placed = 0;
-        lv_t prev_end = 0;
-        std::size_t j = 0;
-        for (std::size_t i = keys.size(); i-- > 0;) {
-            const lv_t lv = keys[i].first;
-            const auto len = static_cast<lv_t>(keys[i].second >> 32);
-            if (lv < prev_end) {
-                bad("an element appears twice");
+        // The index, by descending LV: the records backwards, each one's
+        // runs backwards.
+        std::vector<std::pair<lv_t, std::uint64_t>> keys;
+        keys.reserve(runs.size());
+        for (std::size_t o = order.size(); o-- > 0;) {
+            const auto i = static_cast<std::size_t>(order[o] & 0xFFFFFFFFu);
+            for (lv_t k = first[i + 1]; k-- > first[i];) {
+                keys.emplace_back(runs[k].lv, runs[k].key);
             }
-            while (j < inserts.size() && inserts[j].second <= lv) {
-                ++j;
-            }
-            if (j == inserts.size() || lv < inserts[j].first || len > inserts[j].second - lv) {
-                bad("a run holds a delete");
-            }
-            prev_end = lv + len;
-            placed += len;
-            keys[i].second = spacing * ((keys[i].second & 0xFFFFFFFFu) + 1);
-        }
-        if (placed != insert_count) {
-            bad("an inserted element is missing");
         }
         index_ = index_type();
-        index_.insert_range(keys);
+        index_.assign_sorted_unique(keys.begin(), keys.end());
         tree_ = run_tree::build(runs.begin(), runs.end());
+    }
+
+    /// Effects: sorts v ascending, where every value's high 32 bits are at
+    ///   most `top`: an LSD radix sort of those bits, the digits of every
+    ///   pass counted in one read. Complexity: O(n + top^(1/3)).
+    static void sort_by_high_half(std::vector<std::uint64_t>& v, lv_t top) {
+        if (v.size() < 64) {
+            std::sort(v.begin(), v.end());
+            return;
+        }
+        unsigned width = 1;
+        while (width < 32 && (top >> width) != 0) {
+            ++width;
+        }
+        const unsigned passes = (width + 10) / 11;
+        const unsigned bits = (width + passes - 1) / passes;
+        const std::size_t buckets = std::size_t{1} << bits;
+        std::vector<std::size_t> count(buckets * passes);
+        for (const std::uint64_t x : v) {
+            const auto h = static_cast<lv_t>(x >> 32);
+            for (unsigned k = 0; k < passes; ++k) {
+                ++count[k * buckets + ((h >> (k * bits)) & (buckets - 1))];
+            }
+        }
+        std::vector<std::uint64_t> tmp(v.size());
+        for (unsigned k = 0; k < passes; ++k) {
+            std::size_t* c = count.data() + k * buckets;
+            std::size_t sum = 0;
+            for (std::size_t d = 0; d < buckets; ++d) {
+                const std::size_t n = c[d];
+                c[d] = sum;
+                sum += n;
+            }
+            const unsigned shift = 32 + k * bits;
+            for (const std::uint64_t x : v) {
+                tmp[c[(x >> shift) & (buckets - 1)]++] = x;
+            }
+            v.swap(tmp);
+        }
     }
 
     /// Effects: sorts (LV, key) pairs with distinct LVs by descending LV
@@ -2512,24 +2580,60 @@ private:
         }
     }
 
+    /// Returns: the metrics of the code points p[0, n), each below 0x100:
+    ///   eight at a time, counted in the bytes of a word (SWAR).
+    static metrics measure_bytes(const std::uint8_t* p, lv_t n) noexcept {
+        constexpr std::uint64_t ones = 0x0101010101010101u;
+        constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7Fu;
+        std::uint32_t wide = 0;
+        std::uint32_t lines = 0;
+        lv_t i = 0;
+        while (n - i >= 8) {
+            // A 1 in the low bit of each byte that counts, summed in the
+            // bytes of acc_*; 31 words at most, so that the sum of their
+            // bytes (taken by the multiplication) stays below 256.
+            std::uint64_t acc_wide = 0;
+            std::uint64_t acc_lines = 0;
+            const lv_t stop = i + 8 * std::min<lv_t>((n - i) / 8, 31);
+            for (; i < stop; i += 8) {
+                std::uint64_t w = 0;
+                std::memcpy(&w, p + i, 8);
+                acc_wide += (w >> 7) & ones;
+                const std::uint64_t z = w ^ (ones * '\n'); // 0 where '\n'
+                acc_lines += (~(((z & low7) + low7) | z) >> 7) & ones;
+            }
+            wide += static_cast<std::uint32_t>((acc_wide * ones) >> 56);
+            lines += static_cast<std::uint32_t>((acc_lines * ones) >> 56);
+        }
+        for (; i < n; ++i) {
+            wide += static_cast<std::uint32_t>(p[i] >= 0x80);
+            lines += static_cast<std::uint32_t>(p[i] == '\n');
+        }
+        return metrics{n + wide, n, lines};
+    }
+
     /// Returns: measure(lv, len), counted without branches per element
     ///   (snapshot loading: a run tree built at once).
     metrics measure_loaded(lv_t lv, lv_t len) const {
         if constexpr (std::is_same_v<T, char32_t>) {
             return s_->content.visit_data([&](const auto* data) {
                 const auto* p = data + lv;
-                std::uint32_t wide8 = 0;
-                std::uint32_t wide16 = 0;
-                std::uint32_t lines = 0;
-                for (lv_t i = 0; i < len; ++i) {
-                    const auto c = static_cast<std::uint32_t>(p[i]);
-                    wide8 += static_cast<std::uint32_t>(c >= 0x80) +
-                             static_cast<std::uint32_t>(c >= 0x800) +
-                             static_cast<std::uint32_t>(c >= 0x10000);
-                    wide16 += static_cast<std::uint32_t>(c >= 0x10000);
-                    lines += static_cast<std::uint32_t>(c == U'\n');
+                if constexpr (sizeof(*data) == 1) {
+                    return measure_bytes(p, len);
+                } else {
+                    std::uint32_t wide8 = 0;
+                    std::uint32_t wide16 = 0;
+                    std::uint32_t lines = 0;
+                    for (lv_t i = 0; i < len; ++i) {
+                        const auto c = static_cast<std::uint32_t>(p[i]);
+                        wide8 += static_cast<std::uint32_t>(c >= 0x80) +
+                                 static_cast<std::uint32_t>(c >= 0x800) +
+                                 static_cast<std::uint32_t>(c >= 0x10000);
+                        wide16 += static_cast<std::uint32_t>(c >= 0x10000);
+                        lines += static_cast<std::uint32_t>(c == U'\n');
+                    }
+                    return metrics{len + wide8, len + wide16, lines};
                 }
-                return metrics{len + wide8, len + wide16, lines};
             });
         } else {
             return measure(lv, len);

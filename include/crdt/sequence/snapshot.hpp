@@ -253,6 +253,156 @@ struct snapshot_codec {
         const std::byte* last_;
     };
 
+    /// Throws: crdt::error(invalid_value): "<what>: <item> <i> <why>" at
+    ///   byte `at` (kept out of line: the decoding loops stay small).
+    [[noreturn]] static void bad_item(std::string_view what, const char* item, std::size_t i,
+                                      const char* why, std::size_t at) {
+        throw crdt::error(errc::invalid_value,
+                          std::string(what) + ": " + item + " " + std::to_string(i) + " " + why,
+                          at);
+    }
+    [[noreturn]] static void bad_field(std::string_view what, const char* field, std::size_t at) {
+        throw crdt::error(errc::invalid_value,
+                          std::string(what) + ": " + field + " is out of range", at);
+    }
+
+    /// Effects: sets the bits [lo, hi) of `b`.
+    static void set_bits(std::vector<std::uint64_t>& b, lv_t lo, lv_t hi) noexcept {
+        for (lv_t x = lo; x < hi;) {
+            const lv_t k = std::min<lv_t>(hi - x, 64 - (x & 63));
+            const std::uint64_t ones = k == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << k) - 1;
+            b[x >> 6] |= ones << (x & 63);
+            x += k;
+        }
+    }
+    /// Returns: whether the bits [lo, hi) of `b` are all set.
+    static bool all_bits(const std::vector<std::uint64_t>& b, lv_t lo, lv_t hi) noexcept {
+        for (lv_t x = lo; x < hi;) {
+            const lv_t k = std::min<lv_t>(hi - x, 64 - (x & 63));
+            const std::uint64_t ones = k == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << k) - 1;
+            if (((b[x >> 6] >> (x & 63)) & ones) != ones) {
+                return false;
+            }
+            x += k;
+        }
+        return true;
+    }
+
+    /// Returns: a signed gap between ranks, read before any arithmetic on
+    ///   it: ranks are below 2^32, so a larger gap is out of range (and
+    ///   adding it could overflow). Throws: crdt::error naming `field`.
+    static std::int64_t read_gap(varint_cursor& in, std::string_view what, const char* field) {
+        constexpr std::int64_t max_gap = std::int64_t{1} << 40;
+        const std::size_t field_at = in.offset();
+        const std::int64_t g = in.zigzag();
+        if (g > max_gap || g < -max_gap) [[unlikely]] {
+            bad_field(what, field, field_at);
+        }
+        return g;
+    }
+
+    /// Returns: the delete targets, in the order of the delete ops, in
+    ///   pieces: a span of targets cut where its delete LVs stop being
+    ///   consecutive (at the end of a stretch of deletes, `del_spans`).
+    /// Throws: crdt::error for a target out of range, not an earlier
+    ///   insert, or a delete op left without a target.
+    static std::vector<typename engine_t::loaded_delete>
+    read_deletes(byte_reader& r, std::string_view what, lv_t n_ops,
+                 const std::vector<typename engine_t::loaded_span>& del_spans,
+                 const std::vector<std::uint64_t>& ins_bits) {
+        const std::size_t del_count = r.length("delete span count");
+        std::size_t dk = 0;                                      // stretch of the next delete
+        lv_t dnext = del_spans.empty() ? 0 : del_spans[0].first; // the next delete
+        std::int64_t prev_end = 0;
+        std::vector<typename engine_t::loaded_delete> deletes;
+        deletes.reserve(del_count);
+        varint_cursor din(r);
+        for (std::size_t i = 0; i < del_count; ++i) {
+            const std::size_t at = din.offset();
+            const std::int64_t t0 = prev_end + read_gap(din, what, "a delete span's target");
+            const std::uint64_t bits = din.varint();
+            const std::uint64_t n = bits >> 1;
+            const bool down = (bits & 1) != 0;
+            if (n == 0 || n > n_ops || t0 < 0 || t0 >= n_ops ||
+                (down ? static_cast<std::uint64_t>(t0) + 1 < n
+                      : static_cast<std::uint64_t>(t0) + n > n_ops)) {
+                bad_item(what, "delete span", i, "is out of range", at);
+            }
+            for (lv_t k = 0; k < n;) {
+                const lv_t d = dnext;
+                const lv_t m = dk == del_spans.size()
+                                   ? 0
+                                   : std::min(static_cast<lv_t>(n) - k, del_spans[dk].second - d);
+                const auto t = static_cast<lv_t>(down ? t0 - static_cast<std::int64_t>(k)
+                                                      : t0 + static_cast<std::int64_t>(k));
+                // Deletes ascend and targets move by one: t < d bounds them
+                // all. Each delete LV is used once, so these checks of the
+                // targets [lo, lo + m) take O(N) in all.
+                const lv_t lo = down ? t - (m - 1) : t;
+                if (m == 0 || t >= d || !all_bits(ins_bits, lo, lo + m)) {
+                    bad_item(what, "delete span", i,
+                             "targets a later op, a delete, or there is no delete op left", at);
+                }
+                deletes.push_back({d, t, m, down});
+                k += m;
+                dnext = d + m;
+                if (dnext == del_spans[dk].second && ++dk < del_spans.size()) {
+                    dnext = del_spans[dk].first;
+                }
+            }
+            prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
+        }
+        din.commit();
+        if (dk != del_spans.size()) {
+            throw crdt::error(errc::invalid_value,
+                              std::string(what) + ": a delete op has no target", r.offset());
+        }
+        return deletes;
+    }
+
+    /// Returns: the records of the document order.
+    /// Throws: crdt::error for a record out of range or an origin that is
+    ///   not an earlier insert.
+    static std::vector<typename engine_t::loaded_insert>
+    read_runs(byte_reader& r, std::string_view what, lv_t n_ops,
+              const std::vector<std::uint64_t>& ins_bits) {
+        const std::size_t run_count = r.length("run count");
+        std::vector<typename engine_t::loaded_insert> ins;
+        ins.reserve(run_count);
+        std::int64_t prev = 0;
+        varint_cursor rin(r);
+        for (std::size_t i = 0; i < run_count; ++i) {
+            const std::size_t at = rin.offset();
+            const std::int64_t s = prev + read_gap(rin, what, "a run's start");
+            const std::uint64_t n = rin.varint();
+            const std::uint64_t lc = rin.varint();
+            const std::uint64_t rc = rin.varint();
+            if (s < 0 || s >= n_ops || n == 0 || n > n_ops - static_cast<std::uint64_t>(s)) {
+                bad_item(what, "run", i, "is out of range", at);
+            }
+            const auto origin = [&](std::uint64_t code) {
+                if (code == 0) {
+                    return no_lv;
+                }
+                const std::int64_t back = varint::zigzag_decode(code - 1);
+                if (back < 0 || back >= s) {
+                    bad_item(what, "run", i, "has an origin out of range", at);
+                }
+                const auto o = static_cast<lv_t>(s - 1 - back);
+                if (((ins_bits[o >> 6] >> (o & 63)) & 1) == 0) {
+                    bad_item(what, "run", i, "has an origin that is not an earlier insert", at);
+                }
+                return o;
+            };
+            const lv_t left = origin(lc);
+            const lv_t right = origin(rc);
+            ins.push_back({static_cast<lv_t>(s), static_cast<lv_t>(n), left, right});
+            prev = s + static_cast<std::int64_t>(n);
+        }
+        rin.commit();
+        return ins;
+    }
+
     /// Effects: fills the empty engine `e` from the columns in `r`: every
     ///   op stored and applied, the run tree built bottom-up.
     /// Throws: crdt::error naming `what` for anything inconsistent.
@@ -260,18 +410,6 @@ struct snapshot_codec {
                        std::uint64_t first_counter, std::size_t input_size) {
         const auto bad = [&](const std::string& why, std::size_t at) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": " + why, at);
-        };
-        // A signed gap between ranks, read before any arithmetic on it:
-        // ranks are below 2^32, so a larger gap is out of range (and adding
-        // it could overflow).
-        constexpr std::int64_t max_gap = std::int64_t{1} << 40;
-        const auto gap = [&](varint_cursor& in, const char* field) {
-            const std::size_t field_at = in.offset();
-            const std::int64_t g = in.zigzag();
-            if (g > max_gap || g < -max_gap) {
-                bad(std::string(field) + " is out of range", field_at);
-            }
-            return g;
         };
         std::size_t at = r.offset();
         const std::uint64_t total = r.varint();
@@ -296,7 +434,7 @@ struct snapshot_codec {
             const std::uint64_t a = r.varint();
             const std::uint64_t n = r.varint();
             if (a >= agent_count || n == 0 || n > n_ops - sum) {
-                bad("id span " + std::to_string(i) + " is out of range", at);
+                bad_item(what, "id span", i, "is out of range", at);
             }
             sum += n;
             ids.emplace_back(static_cast<std::uint32_t>(a), static_cast<lv_t>(n));
@@ -320,7 +458,7 @@ struct snapshot_codec {
             at = kin.offset();
             const std::uint64_t n = kin.varint();
             if (n == 0 || n > n_ops - sum) {
-                bad("kind run " + std::to_string(i) + " is out of range", at);
+                bad_item(what, "kind run", i, "is out of range", at);
             }
             sum += n;
             inserts += kind == 1 ? n : 0;
@@ -332,15 +470,22 @@ struct snapshot_codec {
             bad("the kind runs do not cover every op", r.offset());
         }
 
-        // The stretches of insert and of delete LVs, in LV order.
+        // The stretches of insert and of delete LVs, in LV order, and a
+        // bit per LV (1: an insert) for the checks below.
         std::vector<typename engine_t::loaded_span> ins_spans;
         std::vector<typename engine_t::loaded_span> del_spans;
         ins_spans.reserve(kinds.size() / 2 + 1);
         del_spans.reserve(kinds.size() / 2 + 1);
+        std::vector<std::uint64_t> ins_bits(static_cast<std::size_t>(n_ops / 64 + 1));
         {
             lv_t lv = 0;
             for (const auto& [k, n] : kinds) {
-                (k == 1 ? ins_spans : del_spans).emplace_back(lv, lv + n);
+                if (k == 1) {
+                    ins_spans.emplace_back(lv, lv + n);
+                    set_bits(ins_bits, lv, lv + n);
+                } else {
+                    del_spans.emplace_back(lv, lv + n);
+                }
                 lv += n;
             }
         }
@@ -391,105 +536,11 @@ struct snapshot_codec {
             e.load_elements(content.data(), ins_spans);
         }
 
-        // Delete targets, in the order of the delete ops, stored in pieces:
-        // a span of targets cut where its delete LVs stop being consecutive
-        // (at the end of a stretch of deletes).
-        const std::size_t del_count = r.length("delete span count");
-        std::size_t dk = 0;                                      // stretch of the next delete
-        lv_t dnext = del_spans.empty() ? 0 : del_spans[0].first; // the next delete
-        std::int64_t prev_end = 0;
-        std::vector<typename engine_t::loaded_delete> deletes;
-        varint_cursor din(r);
-        for (std::size_t i = 0; i < del_count; ++i) {
-            at = din.offset();
-            const std::int64_t t0 = prev_end + gap(din, "a delete span's target");
-            const std::uint64_t bits = din.varint();
-            const std::uint64_t n = bits >> 1;
-            const bool down = (bits & 1) != 0;
-            if (n == 0 || n > n_ops || t0 < 0 || t0 >= n_ops ||
-                (down ? static_cast<std::uint64_t>(t0) + 1 < n
-                      : static_cast<std::uint64_t>(t0) + n > n_ops)) {
-                bad("delete span " + std::to_string(i) + " is out of range", at);
-            }
-            const auto fail = [&]() {
-                bad("delete span " + std::to_string(i) +
-                        " targets a later op, a delete, or there is no delete op left",
-                    at);
-            };
-            for (lv_t k = 0; k < n;) {
-                if (dk == del_spans.size()) {
-                    fail();
-                }
-                const lv_t d = dnext;
-                const lv_t m = std::min(static_cast<lv_t>(n) - k, del_spans[dk].second - d);
-                const auto t = static_cast<lv_t>(down ? t0 - static_cast<std::int64_t>(k)
-                                                      : t0 + static_cast<std::int64_t>(k));
-                // Deletes ascend and targets move by one: t < d bounds them
-                // all. Each delete LV is used once, so these checks of the
-                // targets [lo, lo + m) take O(N) in all.
-                const lv_t lo = down ? t - (m - 1) : t;
-                if (t >= d) {
-                    fail();
-                }
-                for (lv_t x = lo; x < lo + m; ++x) {
-                    if (!e.is_insert(x)) {
-                        fail();
-                    }
-                }
-                deletes.push_back({d, t, m, down});
-                k += m;
-                dnext = d + m;
-                if (dnext == del_spans[dk].second && ++dk < del_spans.size()) {
-                    dnext = del_spans[dk].first;
-                }
-            }
-            prev_end = down ? t0 - static_cast<std::int64_t>(n) : t0 + static_cast<std::int64_t>(n);
-        }
-        din.commit();
-        if (dk != del_spans.size()) {
-            bad("a delete op has no target", r.offset());
-        }
-        e.load_deletes(deletes);
-
-        // The document order.
+        const auto first_deletes =
+            e.load_deletes(read_deletes(r, what, n_ops, del_spans, ins_bits));
         const std::size_t runs_at = r.offset();
-        const std::size_t run_count = r.length("run count");
-        std::vector<typename engine_t::loaded_insert> ins;
-        ins.reserve(run_count);
-        std::int64_t prev = 0;
-        varint_cursor rin(r);
-        for (std::size_t i = 0; i < run_count; ++i) {
-            at = rin.offset();
-            const std::int64_t s = prev + gap(rin, "a run's start");
-            const std::uint64_t n = rin.varint();
-            const std::uint64_t lc = rin.varint();
-            const std::uint64_t rc = rin.varint();
-            if (s < 0 || s >= n_ops || n == 0 || n > n_ops - static_cast<std::uint64_t>(s)) {
-                bad("run " + std::to_string(i) + " is out of range", at);
-            }
-            const auto start = static_cast<lv_t>(s);
-            const auto origin = [&](std::uint64_t code) {
-                if (code == 0) {
-                    return no_lv;
-                }
-                const std::int64_t back = varint::zigzag_decode(code - 1);
-                if (back < 0 || back >= s) {
-                    bad("run " + std::to_string(i) + " has an origin out of range", at);
-                }
-                const std::int64_t o = s - 1 - back;
-                if (!e.is_insert(static_cast<lv_t>(o))) {
-                    bad("run " + std::to_string(i) + " has an origin that is not an earlier insert",
-                        at);
-                }
-                return static_cast<lv_t>(o);
-            };
-            const lv_t left = origin(lc);
-            const lv_t right = origin(rc);
-            ins.push_back({start, static_cast<lv_t>(n), left, right});
-            prev = s + static_cast<std::int64_t>(n);
-        }
-        rin.commit();
-        e.build_runs(ins, ins_spans, what, runs_at);
+        const auto ins = read_runs(r, what, n_ops, ins_bits);
+        e.build_runs(ins, ins_spans, first_deletes, what, runs_at);
     }
 };
 
