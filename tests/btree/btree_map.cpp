@@ -8,7 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -119,4 +121,40 @@ TEST_CASE("btree_map: string keys, bulk construction and clear", "[btree][btree_
     REQUIRE(big.size() == 1000);
     REQUIRE_NOTHROW(big.verify());
     REQUIRE(*big.get("100500") == 500);
+}
+
+TEST_CASE("btree_map: assign_sorted_unique builds from sorted pairs", "[btree][btree_map]") {
+    const auto seed = crdt_test::seed(31);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    // Descending keys under std::greater, as the sequence's index holds them.
+    crdt::btree_map<std::uint32_t, std::uint64_t, std::greater<std::uint32_t>> m;
+    m.insert(7, 7); // replaced entirely
+    for (const std::size_t n : {0u, 1u, 40u, 5000u}) {
+        CAPTURE(n);
+        std::map<std::uint32_t, std::uint64_t, std::greater<std::uint32_t>> model;
+        while (model.size() < n) {
+            model.emplace(static_cast<std::uint32_t>(rng()), rng());
+        }
+        const std::vector<std::pair<std::uint32_t, std::uint64_t>> pairs(model.begin(),
+                                                                         model.end());
+        m.assign_sorted_unique(pairs.begin(), pairs.end());
+        REQUIRE_NOTHROW(m.verify());
+        REQUIRE(m.size() == n);
+        REQUIRE(std::equal(m.begin(), m.end(), model.begin(), model.end(),
+                           [](const auto& a, const auto& b) {
+                               return a.first == b.first && a.second == b.second;
+                           }));
+        // The result is an ordinary map: edits keep matching the model.
+        for (int k = 0; k < 200; ++k) {
+            const auto key = static_cast<std::uint32_t>(rng() % 1000);
+            m.insert_or_assign(key, static_cast<std::uint64_t>(k));
+            model[key] = static_cast<std::uint64_t>(k);
+        }
+        REQUIRE_NOTHROW(m.verify());
+        REQUIRE(std::equal(m.begin(), m.end(), model.begin(), model.end(),
+                           [](const auto& a, const auto& b) {
+                               return a.first == b.first && a.second == b.second;
+                           }));
+    }
 }

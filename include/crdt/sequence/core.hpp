@@ -1189,17 +1189,7 @@ public:
         lv_t lv = 0;
         for (const auto& [a, n] : ids) {
             const std::uint64_t seq = next_[a] != 0 ? next_[a] : first_counter;
-            auto& spans = st.agents[a].spans;
-            if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
-                spans.back().lv + spans.back().len == lv) {
-                spans.back().len += n;
-            } else {
-                spans.push_back({seq, lv, n});
-            }
-            if (st.lv_spans.empty() || st.lv_spans.back().agent != a ||
-                st.lv_spans.back().seq + (lv - st.lv_spans.back().lv) != seq) {
-                st.lv_spans.push_back({lv, a, seq});
-            }
+            note_ids(st, a, seq, lv, n);
             next_[a] = seq + n;
             lv += n;
         }
@@ -2117,15 +2107,10 @@ private:
         return static_cast<lv_t>(it->lv + (seq - it->seq));
     }
 
-    /// Effects: allocates `n` LVs in the op store for agent `a`, seqs [seq,
-    ///   seq + n). Requires: seq == store_next_seq(a, ...).
-    /// Returns: the first LV.
-    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
-        store& st = *s_;
-        if (st.inserts.size() + n >= no_lv) {
-            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
-        }
-        const auto lv = static_cast<lv_t>(st.inserts.size());
+    /// Effects: records in the id tables of `st` that agent `a`'s seqs
+    ///   [seq, seq + n) are the LVs [lv, lv + n): extends the agent's last
+    ///   span and the last LV span when they continue, else appends.
+    static void note_ids(store& st, std::uint32_t a, std::uint64_t seq, lv_t lv, std::size_t n) {
         auto& spans = st.agents[a].spans;
         if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
             spans.back().lv + spans.back().len == lv) {
@@ -2137,6 +2122,18 @@ private:
             st.lv_spans.back().seq + (lv - st.lv_spans.back().lv) != seq) {
             st.lv_spans.push_back({lv, a, seq});
         }
+    }
+
+    /// Effects: allocates `n` LVs in the op store for agent `a`, seqs [seq,
+    ///   seq + n). Requires: seq == store_next_seq(a, ...).
+    /// Returns: the first LV.
+    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
+        store& st = *s_;
+        if (st.inserts.size() + n >= no_lv) {
+            throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
+        }
+        const auto lv = static_cast<lv_t>(st.inserts.size());
+        note_ids(st, a, seq, lv, n);
         st.content.grow(n);
         st.inserts.resize(st.inserts.size() + n, insert);
         return lv;
