@@ -537,10 +537,12 @@ public:
         std::vector<op> out;
         const std::uint32_t a = own_agent();
         while (count > 0) {
-            const auto [target, k] = engine_.local_erase_target(pos, count);
             const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
-            const lv_t del = engine_.acquire(a, seq, k, false, nullptr).lv;
-            engine_.erase_elements(del, target, k, true);
+            const auto [target, k] = engine_.local_erase(pos, count, [&](std::size_t n) {
+                const auto got = engine_.acquire(a, seq, n, false, nullptr);
+                CRDT_ASSERT(got.fresh && got.n == n); // own_agent(): this branch is its tip
+                return got.lv;
+            });
             out.push_back(erase_op{dot_type{self_, seq}, dot_of(target), k});
             count -= k;
         }
@@ -595,10 +597,18 @@ private:
         }
     }
 
-    /// Returns: the agent index of self_. Throws: as check_own_replica.
+    /// Returns: the agent index of self_ (interned on the first local edit,
+    ///   then cached: agent indices never change in an op store, and the
+    ///   cache moves and copies with engine_). Throws: as check_own_replica.
     std::uint32_t own_agent() {
-        check_own_replica("sequence: local edit");
-        return engine_.intern(self_);
+        if (own_ == no_agent) {
+            check_own_replica("sequence: local edit");
+            own_ = engine_.intern(self_);
+        } else if (engine_.store_next_seq(own_, Policy::first_counter) !=
+                   engine_.next_seq(own_, Policy::first_counter)) {
+            check_own_replica("sequence: local edit"); // throws
+        }
+        return own_;
     }
 
     static void throw_empty() {
@@ -982,8 +992,11 @@ private:
         }
     }
 
+    static constexpr std::uint32_t no_agent = std::numeric_limits<std::uint32_t>::max();
+
     replica_type self_;
     engine_t engine_;
+    std::uint32_t own_ = no_agent; ///< self_'s agent index in engine_'s store, once known
     /// Buffered ops by the id of the op each misses: replica, then counter.
     std::map<replica_type, std::multimap<std::uint64_t, op>> waiting_;
     std::size_t waiting_count_ = 0;

@@ -1,6 +1,6 @@
 // Tests of crdt/btree/btree_map.hpp against std::map: random inserts,
 // overwrites, erases, lookups, bounds and range views, with verify() after
-// every step; snapshots; string keys.
+// every step; snapshots; string keys; rekey in place.
 #include <crdt/btree/btree_map.hpp>
 
 #include "support.hpp"
@@ -9,8 +9,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -157,4 +159,102 @@ TEST_CASE("btree_map: assign_sorted_unique builds from sorted pairs", "[btree][b
                                return a.first == b.first && a.second == b.second;
                            }));
     }
+}
+
+TEMPLATE_LIST_TEST_CASE("btree_map: rekey changes a key in place, never reordering",
+                        "[btree][btree_map]", policies) {
+    using map_t = crdt::btree_map<std::uint64_t, std::uint64_t, std::less<std::uint64_t>, TestType>;
+    const auto seed = crdt_test::seed(37);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    std::size_t moved = 0;
+    std::size_t refused = 0;
+    for (int round = 0; round < 4; ++round) {
+        map_t m;
+        std::map<std::uint64_t, std::uint64_t> model;
+        std::vector<std::pair<map_t, std::map<std::uint64_t, std::uint64_t>>> snaps;
+        for (int step = 0; step < 400; ++step) {
+            const std::uint64_t k = 10 + rng() % 400;
+            const auto op = rng() % 6;
+            CAPTURE(round, step, op, k);
+            if (op <= 1) {
+                const std::uint64_t val = rng();
+                REQUIRE(m.insert(k, val) == model.emplace(k, val).second);
+            } else if (op == 2) {
+                REQUIRE(m.erase(k) == model.erase(k));
+            } else if (op == 3) {
+                snaps.emplace_back(m, model);
+            } else {
+                // Mostly an existing key, moved by a few steps either way.
+                const std::uint64_t from =
+                    model.empty() || rng() % 4 == 0
+                        ? k
+                        : std::next(model.begin(),
+                                    static_cast<std::ptrdiff_t>(rng() % model.size()))
+                              ->first;
+                const std::uint64_t to = from + 4 - rng() % 9;
+                const auto it = model.find(from);
+                if (it == model.end()) {
+                    REQUIRE_FALSE(m.rekey(from, to));
+                } else {
+                    const bool after_prev = it == model.begin() || std::prev(it)->first < to;
+                    const bool before_next =
+                        std::next(it) == model.end() || to < std::next(it)->first;
+                    if (after_prev && before_next) {
+                        REQUIRE(m.rekey(from, to));
+                        const std::uint64_t v = it->second;
+                        model.erase(it);
+                        model.emplace(to, v);
+                        ++moved;
+                    } else {
+                        REQUIRE_THROWS_AS(m.rekey(from, to), crdt::error);
+                        ++refused;
+                    }
+                }
+            }
+            check_same(m, model);
+        }
+        for (const auto& [snap, snap_model] : snaps) {
+            check_same(snap, snap_model); // rekey on a shared node copies it
+        }
+    }
+    CHECK(moved > 100);
+    CHECK(refused > 10);
+}
+
+TEST_CASE("btree_map: rekey under std::greater, across leaf boundaries", "[btree][btree_map]") {
+    // Descending keys, as the sequence's index holds them; 5000 entries span
+    // many leaves, so neighbours are often in another leaf.
+    crdt::btree_map<std::uint32_t, std::uint64_t, std::greater<std::uint32_t>> m;
+    std::map<std::uint32_t, std::uint64_t, std::greater<std::uint32_t>> model;
+    for (std::uint32_t i = 0; i < 5000; ++i) {
+        m.insert(i * 10, i);
+        model.emplace(i * 10, i);
+    }
+    for (std::uint32_t i = 1; i < 4999; ++i) {
+        CAPTURE(i);
+        const std::uint32_t from = i * 10;
+        // Neighbours hold (i - 1) * 10 and (i + 1) * 10: +-9 keeps the order,
+        // +-10 collides with a neighbour, +-11 passes it.
+        const std::uint32_t to = i % 2 == 0 ? from + 9 : from - 9;
+        REQUIRE_THROWS_AS(m.rekey(from, from + 10), crdt::error);
+        REQUIRE_THROWS_AS(m.rekey(from, from - 11), crdt::error);
+        REQUIRE(m.rekey(from, to));
+        model.emplace(to, model.at(from));
+        model.erase(from);
+        REQUIRE(m.rekey(to, from)); // and back
+        model.emplace(from, model.at(to));
+        model.erase(to);
+    }
+    REQUIRE(m.rekey(0, 4)); // the first and the last entry have one neighbour
+    REQUIRE(m.rekey(49990, 49999));
+    REQUIRE_FALSE(m.rekey(12345, 1));
+    model.emplace(4, model.at(0));
+    model.erase(0);
+    model.emplace(49999, model.at(49990));
+    model.erase(49990);
+    REQUIRE_NOTHROW(m.verify());
+    REQUIRE(std::equal(
+        m.begin(), m.end(), model.begin(), model.end(),
+        [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }));
 }

@@ -28,6 +28,7 @@
 #include <crdt/btree/summary.hpp>
 #include <crdt/btree/tree.hpp>
 #include <crdt/core/config.hpp>
+#include <crdt/core/error.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -202,6 +203,59 @@ public:
     bool insert(K key, V value) { return put(std::move(key), std::move(value), false); }
     /// Effects: inserts or overwrites. Returns: true if inserted.
     bool insert_or_assign(K key, V value) { return put(std::move(key), std::move(value), true); }
+
+    /// Effects: if `from` is present, gives its entry the key `to`, in
+    ///   place (the value and the entry's position stay).
+    /// Returns: false if `from` is absent (nothing changes), else true.
+    /// Throws: crdt::error(invalid_value) if `to` is not strictly between
+    ///   the keys of the entries before and after `from` (the map is
+    ///   unchanged): the entry may not move.
+    /// Complexity: O(B log n), no allocation when unshared; cheaper than
+    ///   erase(from) then insert(to, value), which may merge and split nodes.
+    bool rekey(const K& from, K to) {
+        path p;
+        if (!locate(from, p)) {
+            return false;
+        }
+        const node_t* up[pm::max_depth];
+        const node_t* n = t_.root_.get();
+        for (std::size_t d = 0; d + 1 < p.depth; ++d) {
+            up[d] = n;
+            n = ops::as_internal(n)->children[p.idx[d]];
+        }
+        const auto* leaf = ops::as_leaf(n);
+        const std::size_t i = p.idx[p.depth - 1];
+        const K* before = i > 0 ? &leaf->item(i - 1).first : nullptr;
+        const K* after = i + 1 < leaf->count ? &leaf->item(i + 1).first : nullptr;
+        for (std::size_t d = p.depth - 1; d-- > 0 && (before == nullptr || after == nullptr);) {
+            const auto* in = ops::as_internal(up[d]);
+            if (before == nullptr && p.idx[d] > 0) {
+                before = &in->sum(p.idx[d] - 1u).last; // the last key left of the path
+            }
+            if (after == nullptr && p.idx[d] + 1u < in->count) {
+                const node_t* m = in->children[p.idx[d] + 1u];
+                while (m->height > 0) {
+                    m = ops::as_internal(m)->children[0];
+                }
+                after = &ops::as_leaf(m)->item(0).first; // the first key right of it
+            }
+        }
+        if ((before != nullptr && !cmp_(*before, to)) || (after != nullptr && !cmp_(to, *after))) {
+            throw crdt::error(errc::invalid_value,
+                              "btree_map::rekey: the new key is not between the keys of the "
+                              "neighbouring entries (the entry would move)");
+        }
+        t_.root_.make_unique();
+        auto set_key = [&to](value_type& e) { e.first = std::move(to); };
+        try {
+            alg::update_at(t_.root_.get(), p.idx, set_key);
+        } catch (...) {
+            refresh(); // the nodes are valid (update_at); keep the total in step
+            throw;
+        }
+        refresh();
+        return true;
+    }
 
     /// Effects: removes key if present. Returns: the number removed (0 or 1).
     size_type erase(const K& key) {

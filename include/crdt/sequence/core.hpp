@@ -1886,16 +1886,35 @@ public:
         }
     }
 
-    /// Returns: the LV of the visible element at `pos` and how many of the
-    ///   `n` visible elements from there its run holds (consecutive LVs):
-    ///   what a local erase of [pos, pos + n) deletes first. Changes nothing.
-    /// Requires: pos < visible size, n > 0.
-    std::pair<lv_t, std::size_t> local_erase_target(std::uint64_t pos, std::size_t n) const {
-        const auto [hit, start] =
-            tree_.template lookup<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
-        CRDT_ASSERT(hit != nullptr);
-        const auto off = static_cast<lv_t>(pos - start.chars);
-        return {hit->lv + off, std::min<std::size_t>(n, hit->len - off)};
+    /// Effects: deletes the first piece of the visible elements [pos, pos +
+    ///   n): the k of them that one run holds (consecutive LVs from
+    ///   `target`), by the k deletes whose first LV is acquire(k) (which
+    ///   acquires them in the op store; nothing changed if it throws).
+    /// Returns: (target, k).
+    /// Requires: pos + n <= visible size, n > 0.
+    /// Complexity: O(B log n): one seek by position; a backspace or a forward
+    ///   delete next to deleted text of the same insertion (the common
+    ///   cases) joins it without splitting (see delete_in_run).
+    template <class Acquire>
+    std::pair<lv_t, std::size_t> local_erase(std::uint64_t pos, std::size_t n, Acquire acquire) {
+        auto c = tree_.template find<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
+        CRDT_ASSERT(!c.at_end());
+        const run r = c.item();
+        const auto off = static_cast<lv_t>(pos - c.start().chars);
+        const auto k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
+        const lv_t target = r.lv + off;
+        const lv_t del = acquire(std::size_t{k});
+        store_deletes(del, target, k);
+        const lv_t last = del + k - 1;
+        if (off > 0 && off + k == r.len && tail_joins_next(std::move(c), r, off, k, last)) {
+            return {target, k};
+        }
+        if (off == 0 && k < r.len && head_joins_prev(std::move(c), r, k, last)) {
+            return {target, k};
+        }
+        c.release(); // before editing: else each edit copies its path
+        delete_split(r, off, k, last);
+        return {target, k};
     }
 
     // ---- remote ops ----------------------------------------------------------
@@ -2321,27 +2340,30 @@ private:
         return off == 0 || split(r.key, off);
     }
 
-    /// Effects: marks elements [off, off + k) of the run with key `key`
-    ///   deleted, splitting it as needed. Returns: false when no key is free
-    ///   (the run may then be split already; calling again is safe).
-    bool mark_deleted(std::uint64_t key, lv_t off, lv_t k) {
-        const run r = run_at_key(key);
+    /// Effects: marks elements [off, off + k) of run `r` deleted (by
+    ///   deletes whose last LV is `last_del`), splitting it as needed, and
+    ///   sets the deleted piece's touch and witness bounds.
+    /// Returns: the key of the deleted piece, or nullopt when no key is free
+    ///   (the run may then be split already; calling again with the run that
+    ///   then holds the piece is safe).
+    std::optional<std::uint64_t> mark_deleted(const run& r, lv_t off, lv_t k, lv_t last_del) {
+        std::uint64_t key = r.key;
         if (off + k < r.len && !split(key, off + k)) {
-            return false;
+            return std::nullopt;
         }
         if (off > 0) {
             if (!split(key, off)) {
-                return false;
+                return std::nullopt;
             }
-            const auto [k2, l] = order_of(r.lv + off);
-            (void)l;
-            key = k2;
+            key = order_of(r.lv + off).first;
         }
-        auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
-        run d = c2.item();
+        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        run d = c.item();
         d.deleted = 1;
-        tree_.replace(std::move(c2), d);
-        return true;
+        d.touch_hi = std::max(d.touch_hi, last_del);
+        set_witness(d);
+        tree_.replace(std::move(c), d);
+        return key;
     }
 
     /// Effects: deletes the live elements [off, off + k) of run `r` (by
@@ -2351,33 +2373,40 @@ private:
     ///   joining the deleted run before it (forward delete). Otherwise the
     ///   piece is split off, marked, its bounds set, and runs re-joined.
     void delete_in_run(const run& r, lv_t off, lv_t k, lv_t last_del) {
+        if (off > 0 && off + k == r.len &&
+            tail_joins_next(
+                tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left), r, off, k,
+                last_del)) {
+            return;
+        }
+        if (off == 0 && k < r.len &&
+            head_joins_prev(
+                tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left), r, k,
+                last_del)) {
+            return;
+        }
+        delete_split(r, off, k, last_del);
+    }
+
+    /// Effects: the general case of delete_in_run: the piece [off, off + k)
+    ///   of `r` is split off, marked deleted, its bounds set, and deleted
+    ///   runs re-joined.
+    void delete_split(const run& r, lv_t off, lv_t k, lv_t last_del) {
         const lv_t target = r.lv + off;
-        if (off > 0 && off + k == r.len && tail_joins_next(r, off, k, last_del)) {
-            return;
-        }
-        if (off == 0 && k < r.len && head_joins_prev(r, k, last_del)) {
-            return;
-        }
-        for (;;) {
-            const run cur = run_of(target);
-            if (mark_deleted(cur.key, target - cur.lv, k)) {
-                break;
-            }
+        std::optional<std::uint64_t> key = mark_deleted(r, off, k, last_del);
+        while (!key) {
             relabel();
+            const run cur = run_of(target);
+            key = mark_deleted(cur, target - cur.lv, k, last_del);
         }
-        const auto key = order_of(target).first;
-        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
-        run p = c.item();
-        p.touch_hi = std::max(p.touch_hi, last_del);
-        set_witness(p);
-        tree_.replace(std::move(c), p);
-        join_deleted(key, target + k);
+        join_deleted(*key, target + k);
     }
 
     /// Effects: if the deleted run after `r` continues the tail [off, off +
     ///   k) of `r`, moves that tail into it. Returns: whether it did.
-    bool tail_joins_next(const run& r, lv_t off, lv_t k, lv_t last_del) {
-        auto c = tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left);
+    /// Requires: c is at `r`.
+    template <class C>
+    bool tail_joins_next(C&& c, const run& r, lv_t off, lv_t k, lv_t last_del) {
         c.next();
         if (c.at_end()) {
             return false;
@@ -2406,19 +2435,20 @@ private:
         tree_.replace(std::move(c), grown);
         tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
                       left);
-        index_.erase(n.lv);
-        index_.insert(target, n.key);
+        index_.rekey(n.lv, target); // r.lv < target < n.lv: nothing between
         return true;
     }
 
     /// Effects: if the head [0, k) of `r` continues the deleted run before
     ///   it, moves that head into it. Returns: whether it did.
-    bool head_joins_prev(const run& r, lv_t k, lv_t last_del) {
-        const std::uint64_t i = index_of_key(r.key);
-        if (i == 0) {
-            return false;
+    /// Requires: c is at `r`.
+    template <class C>
+    bool head_joins_prev(C&& c, const run& r, lv_t k, lv_t last_del) {
+        if (c.start().key == 0) {
+            return false; // r is the first run (keys are positive)
         }
-        const run p = run_at_index(i - 1);
+        c.prev();
+        const run p = c.item();
         run piece = r;
         piece.len = k;
         piece.deleted = 1;
@@ -2436,12 +2466,10 @@ private:
         right.len = r.len - k;
         right.origin_left = r.lv + k - 1;
         right.m = minus(r.m, pm);
-        tree_.replace(tree_.template find<key_dim>(key_target{p.key}, crdt::btree::bias::left),
-                      grown);
+        tree_.replace(std::move(c), grown);
         tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
                       right);
-        index_.erase(r.lv);
-        index_.insert(r.lv + k, r.key);
+        index_.rekey(r.lv, r.lv + k); // p.lv < r.lv < r.lv + k < next run's
         return true;
     }
 
@@ -2494,28 +2522,32 @@ private:
                           j);
             return j;
         };
-        std::uint64_t i = index_of_key(key);
-        run r = run_at_index(i);
+        auto c = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
+        run r = c.item();
         if (r.deleted == 0) {
             return;
         }
-        if (i > 0) {
-            const run p = run_at_index(i - 1);
-            if (joinable(p, r)) {
-                r = join(p, r);
-                --i;
-            }
+        std::optional<run> before;
+        if (c.start().key != 0) { // keys are positive: r is not the first run
+            c.prev();
+            before = c.item();
+            c.next();
         }
-        while (i + 1 < tree_.summary().runs) {
-            const run nx = run_at_index(i + 1);
-            if (!joinable(r, nx)) {
-                break;
-            }
-            const bool more = nx.lv + nx.len < until;
-            r = join(r, nx);
+        c.next();
+        std::optional<run> after = c.at_end() ? std::nullopt : std::optional<run>(c.item());
+        c.release(); // before editing: else each edit copies its path
+        if (before && joinable(*before, r)) {
+            r = join(*before, r);
+        }
+        while (after && joinable(r, *after)) {
+            const bool more = after->lv + after->len < until;
+            r = join(r, *after);
             if (!more) {
                 break;
             }
+            auto n = tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left);
+            n.next();
+            after = n.at_end() ? std::nullopt : std::optional<run>(n.item());
         }
     }
 
