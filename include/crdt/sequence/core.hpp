@@ -2154,7 +2154,11 @@ private:
         const auto lv = static_cast<lv_t>(st.inserts.size());
         note_ids(st, a, seq, lv, n);
         st.content.grow(n);
-        st.inserts.resize(st.inserts.size() + n, insert);
+        if (n == 1) {
+            st.inserts.push_back(insert); // a keystroke: resize's generic fill is slower
+        } else {
+            st.inserts.resize(st.inserts.size() + n, insert);
+        }
         return lv;
     }
 

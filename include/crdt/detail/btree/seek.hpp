@@ -201,48 +201,69 @@ public:
             return;
         }
         const bool right = b == bt::bias::right;
+        // Each node's entries are scanned with the position in a local (kept
+        // in registers): writing it to the frame per entry and reading it
+        // back whole stalls store forwarding.
         while (true) {
             frame& f = frames_[depth_ - 1];
-            if (f.i == f.n->count) {
-                if (depth_ == 1) {
-                    return;
+            const node_t* n = f.n;
+            const std::size_t count = n->count;
+            std::size_t i = f.i;
+            if (i < count) {
+                D pos = f.pos;
+                if (n->height == 0) {
+                    const auto* l = ops::as_leaf(n);
+                    for (; i < count; ++i) {
+                        const summary_type s = traits::summarize(l->item(i));
+                        D e = pos;
+                        [[maybe_unused]] const bool ok = add_item<Pm>(e, s, l->item(i));
+                        CRDT_ASSERT(ok && "a partial dimension must be known over a single item");
+                        const auto c = bt::compare_target(t, e);
+                        if (!(c > 0 || (c == 0 && right))) {
+                            break;
+                        }
+                        agg(s);
+                        pos = std::move(e);
+                    }
+                    f.i = static_cast<std::uint16_t>(i);
+                    f.pos = std::move(pos);
+                    if (i < count) {
+                        return; // at the item
+                    }
+                } else {
+                    const auto* in = ops::as_internal(n);
+                    for (; i < count; ++i) {
+                        const summary_type& s = in->sum(i);
+                        D e = pos;
+                        if (!add_child<Pm>(e, s, in->children[i])) {
+                            break; // unknown over this child: descend
+                        }
+                        const auto c = bt::compare_target(t, e);
+                        if (!(c > 0 || (c == 0 && right))) {
+                            break;
+                        }
+                        agg(s);
+                        pos = std::move(e);
+                    }
+                    f.i = static_cast<std::uint16_t>(i);
+                    if (i < count) {
+                        f.pos = pos;
+                        frames_[depth_] = frame{in->children[i], 0, std::move(pos)};
+                        ++depth_;
+                        continue;
+                    }
+                    f.pos = std::move(pos);
                 }
-                D end = std::move(f.pos);
-                --depth_;
-                frame& p = frames_[depth_ - 1];
-                p.pos = std::move(end);
-                ++p.i;
-                continue;
             }
-            if (f.n->height == 0) {
-                const auto* l = ops::as_leaf(f.n);
-                const summary_type s = traits::summarize(l->item(f.i));
-                D e = f.pos;
-                [[maybe_unused]] const bool ok = add_item<Pm>(e, s, l->item(f.i));
-                CRDT_ASSERT(ok && "a partial dimension must be known over a single item");
-                const auto c = bt::compare_target(t, e);
-                if (c > 0 || (c == 0 && right)) {
-                    agg(s);
-                    f.pos = std::move(e);
-                    ++f.i;
-                    continue;
-                }
+            // Past the node's last entry: continue in the parent.
+            if (depth_ == 1) {
                 return;
             }
-            const auto* in = ops::as_internal(f.n);
-            const summary_type& s = in->sum(f.i);
-            D e = f.pos;
-            if (add_child<Pm>(e, s, in->children[f.i])) {
-                const auto c = bt::compare_target(t, e);
-                if (c > 0 || (c == 0 && right)) {
-                    agg(s);
-                    f.pos = std::move(e);
-                    ++f.i;
-                    continue;
-                }
-            }
-            frames_[depth_] = frame{in->children[f.i], 0, f.pos};
-            ++depth_;
+            D end = std::move(frames_[depth_ - 1].pos);
+            --depth_;
+            frame& p = frames_[depth_ - 1];
+            p.pos = std::move(end);
+            ++p.i;
         }
     }
 
@@ -391,36 +412,43 @@ const typename Pm::item_type* lookup(const node<Pm>* n, D& pos, const T& t, bt::
     using traits = typename Pm::traits;
     using ops = node_ops<Pm>;
     const bool right = b == bt::bias::right;
+    // The position is scanned in a local (see cursor_state::seek_forward).
+    D p = pos;
     if (n->height == 0) {
         const auto* l = ops::as_leaf(n);
         for (std::size_t i = 0; i < l->count; ++i) {
-            D e = pos;
+            D e = p;
             [[maybe_unused]] const bool ok =
                 add_item<Pm>(e, traits::summarize(l->item(i)), l->item(i));
             CRDT_ASSERT(ok && "a partial dimension must be known over a single item");
             const auto c = bt::compare_target(t, e);
             if (c > 0 || (c == 0 && right)) {
-                pos = std::move(e);
+                p = std::move(e);
                 continue;
             }
+            pos = std::move(p);
             return &l->item(i);
         }
+        pos = std::move(p);
         return nullptr;
     }
     const auto* in = ops::as_internal(n);
     for (std::size_t i = 0; i < in->count; ++i) {
-        D e = pos;
+        D e = p;
         if (add_child<Pm>(e, in->sum(i), in->children[i])) {
             const auto c = bt::compare_target(t, e);
             if (c > 0 || (c == 0 && right)) {
-                pos = std::move(e);
+                p = std::move(e);
                 continue;
             }
         }
+        pos = p;
         if (const auto* hit = lookup<Pm>(in->children[i], pos, t, b)) {
             return hit;
         }
+        p = pos;
     }
+    pos = std::move(p);
     return nullptr;
 }
 
