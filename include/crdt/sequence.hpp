@@ -419,10 +419,6 @@ public:
         sequence out(std::move(self));
         detail::seq::snapshot_codec<T, replica_type>::decode(r, out.engine_, what,
                                                              Policy::first_counter, bytes.size());
-        if (!r.empty()) {
-            throw crdt::error(errc::trailing_bytes,
-                              std::string(what) + ": bytes after the document order", r.offset());
-        }
         return out;
     }
 

@@ -1149,16 +1149,15 @@ public:
     /// Effects (snapshot loading): stores the ops of a snapshot in this
     ///   fresh engine, all applied: ids[i] = (agent index, length) gives the
     ///   next LVs to that agent, its seqs continuing from its last one (from
-    ///   `first_counter`), and `kinds` (insert 1 / delete 0, length), in LV
-    ///   order, their kinds. The elements are stored by load_text or
-    ///   load_elements.
-    /// Requires: no op is stored yet; every agent index is interned; both
-    ///   lists are non-empty-length and cover the same number of LVs.
+    ///   `first_counter`); the LVs in `inserts` (stretches, in order) are
+    ///   inserts, the others deletes. The elements are stored by load_text
+    ///   or load_elements.
+    /// Requires: no op is stored yet; every agent index is interned; the
+    ///   ids have non-zero lengths; `inserts` lie within the LVs they cover.
     /// Throws: crdt::error(counter_overflow) past 2^32 - 2 ops.
-    /// Complexity: O(i + k + N / w) for i id spans, k kind runs, N ops.
+    /// Complexity: O(i + k + N / w) for i id spans, k insert stretches, N ops.
     void load_ops(const std::vector<std::pair<std::uint32_t, lv_t>>& ids,
-                  const std::vector<std::pair<std::uint8_t, lv_t>>& kinds,
-                  std::uint64_t first_counter) {
+                  const std::vector<loaded_span>& inserts, std::uint64_t first_counter) {
         store& st = *s_;
         CRDT_ASSERT(st.inserts.empty() && st.lv_spans.empty());
         std::uint64_t total = 0;
@@ -1169,15 +1168,10 @@ public:
             throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
         }
         st.inserts.assign(static_cast<std::size_t>(total), false);
-        {
-            lv_t lv = 0;
-            for (const auto& [k, n] : kinds) {
-                if (k == 1) {
-                    const auto first = st.inserts.begin() + static_cast<std::ptrdiff_t>(lv);
-                    std::fill(first, first + static_cast<std::ptrdiff_t>(n), true);
-                }
-                lv += n;
-            }
+        for (const auto& [lo, hi] : inserts) {
+            CRDT_ASSERT(lo <= hi && hi <= total);
+            const auto first = st.inserts.begin() + static_cast<std::ptrdiff_t>(lo);
+            std::fill(first, first + static_cast<std::ptrdiff_t>(hi - lo), true);
         }
         if (ids.empty()) {
             return;
@@ -1332,29 +1326,26 @@ public:
         return spans;
     }
 
-    /// Effects: builds the run tree and index of this engine, which holds
-    ///   every op of the snapshot in its store (all applied) and no run yet,
-    ///   from `recs` (the document order): no op is integrated. Records are
-    ///   cut where deletion status changes and joined where they continue
-    ///   each other; keys are evenly spaced; the tree is built bottom-up.
-    /// Requires: load_ops and load_deletes are done; `inserts` are the
-    ///   stretches of insert LVs, in order (their kinds); `fds` is what
-    ///   load_deletes returned.
+    /// Returns: the records of a snapshot's document order by LV, as LV <<
+    ///   32 | index (what build_runs takes), checked to be disjoint, each
+    ///   inside one stretch of `inserts`, and to hold every insert LV: so
+    ///   every inserted element exactly once and no delete. Called before
+    ///   the op store is filled: a forged order costs memory in proportion
+    ///   to its records, not to the ops the snapshot claims.
+    /// Requires: `inserts` are the stretches of insert LVs, in order, below
+    ///   `total`.
     /// Throws: crdt::error(invalid_value) naming `what`, at byte `runs_at`
     ///   (where the document order starts in the input), if the records do
     ///   not hold every inserted LV exactly once, or hold a delete.
-    /// Complexity: O(e + n + x + p log x) for e elements, n runs, x
-    ///   concurrent extra deletes, p pieces (the records are sorted by LV
-    ///   with a radix sort, and checked to place each insert once before
-    ///   any is cut).
-    void build_runs(const std::vector<loaded_insert>& recs, const std::vector<loaded_span>& inserts,
-                    const std::vector<first_delete_table::span>& fds, std::string_view what,
-                    std::size_t runs_at) {
+    /// Complexity: O(n + k) for n records and k stretches (a radix sort).
+    static std::vector<std::uint64_t> order_loaded_runs(const std::vector<loaded_insert>& recs,
+                                                        const std::vector<loaded_span>& inserts,
+                                                        lv_t total, std::string_view what,
+                                                        std::size_t runs_at) {
         const auto bad = [&](const char* why) {
             throw crdt::error(errc::invalid_value, std::string(what) + ": document order: " + why,
                               runs_at);
         };
-        const auto total = static_cast<lv_t>(op_count());
         std::uint64_t insert_count = 0;
         for (const auto& [lo, hi] : inserts) {
             insert_count += hi - lo;
@@ -1362,9 +1353,6 @@ public:
         if (recs.size() > insert_count) {
             bad("an element appears twice, or a run holds a delete");
         }
-        // The records by LV (LV << 32 | index): they must be disjoint, each
-        // inside one stretch of inserts, and hold every insert. `at` gets
-        // each record's first span of `fds` ending after its start.
         std::vector<std::uint64_t> order(recs.size());
         for (std::size_t i = 0; i < recs.size(); ++i) {
             const loaded_insert& rec = recs[i];
@@ -1374,34 +1362,56 @@ public:
             order[i] = std::uint64_t{rec.lv} << 32 | i;
         }
         sort_by_high_half(order, total);
+        std::uint64_t placed = 0;
+        lv_t prev_end = 0;
+        std::size_t j = 0;
+        for (const std::uint64_t o : order) {
+            const loaded_insert& rec = recs[static_cast<std::size_t>(o & 0xFFFFFFFFu)];
+            if (rec.lv < prev_end) {
+                bad("an element appears twice");
+            }
+            while (j < inserts.size() && inserts[j].second <= rec.lv) {
+                ++j;
+            }
+            if (j == inserts.size() || rec.lv < inserts[j].first ||
+                rec.n > inserts[j].second - rec.lv) {
+                bad("a run holds a delete");
+            }
+            prev_end = rec.lv + rec.n;
+            placed += rec.n;
+        }
+        if (placed != insert_count) {
+            bad("an inserted element is missing");
+        }
+        return order;
+    }
+
+    /// Effects: builds the run tree and index of this engine, which holds
+    ///   every op of the snapshot in its store (all applied) and no run yet,
+    ///   from `recs` (the document order): no op is integrated. Records are
+    ///   cut where deletion status changes and joined where they continue
+    ///   each other; keys are evenly spaced; the tree is built bottom-up.
+    /// Requires: load_ops and load_deletes are done; `order` is what
+    ///   order_loaded_runs returned for `recs` (so they hold every insert
+    ///   exactly once); `fds` is what load_deletes returned.
+    /// Complexity: O(e + n + x + p log x) for e elements, n runs, x
+    ///   concurrent extra deletes, p pieces.
+    void build_runs(const std::vector<loaded_insert>& recs, const std::vector<std::uint64_t>& order,
+                    const std::vector<first_delete_table::span>& fds) {
+        CRDT_ASSERT(order.size() == recs.size());
+        // `at` gets each record's first span of `fds` ending after its start.
         std::vector<lv_t> at(recs.size());
+        std::uint64_t insert_count = 0;
         {
-            std::uint64_t placed = 0;
-            lv_t prev_end = 0;
-            std::size_t j = 0;
             std::size_t p = 0;
             for (const std::uint64_t o : order) {
                 const auto i = static_cast<std::size_t>(o & 0xFFFFFFFFu);
                 const lv_t lv = recs[i].lv;
-                const lv_t len = recs[i].n;
-                if (lv < prev_end) {
-                    bad("an element appears twice");
-                }
-                while (j < inserts.size() && inserts[j].second <= lv) {
-                    ++j;
-                }
-                if (j == inserts.size() || lv < inserts[j].first || len > inserts[j].second - lv) {
-                    bad("a run holds a delete");
-                }
                 while (p < fds.size() && fds[p].end() <= lv) {
                     ++p;
                 }
                 at[i] = static_cast<lv_t>(p);
-                prev_end = lv + len;
-                placed += len;
-            }
-            if (placed != insert_count) {
-                bad("an inserted element is missing");
+                insert_count += recs[i].n;
             }
         }
         // Cut in document order; first[i]: the first run starting in record

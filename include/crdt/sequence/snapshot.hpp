@@ -20,6 +20,12 @@
 //            origin-left code, origin-right code)*: the document order;
 //            code 0 is the start / end, else 1 + zigzag(start - 1 - origin)
 //
+// Decoding reads and checks every column before it fills the op store, and
+// every count against the bytes left before it allocates for it: a refused
+// input costs memory in proportion to its size (a bit per claimed op, at
+// most 8 bytes per input byte, and its decoded columns), not to the op
+// count it claims.
+//
 // Complexity: encode O(N log k + n) for N ops, k applied intervals, n runs;
 // decode O(N + n log n). Thread safety: none. Exception safety: decode
 // throws crdt::error (the engine it filled is to be discarded).
@@ -288,6 +294,26 @@ struct snapshot_codec {
         return true;
     }
 
+    /// Returns: a count of items that take at least `min_bytes` bytes each,
+    ///   checked against the bytes left in `r`: a count the input cannot
+    ///   hold is refused before anything is allocated for it.
+    /// Throws: crdt::error(length_out_of_range) naming `field`, at the
+    ///   count's offset; the errors of byte_reader::length.
+    static std::size_t read_count(byte_reader& r, std::string_view what, const char* field,
+                                  std::size_t min_bytes) {
+        const std::size_t at = r.offset();
+        const std::size_t n = r.length(field);
+        if (n > r.remaining() / min_bytes) [[unlikely]] {
+            throw crdt::error(errc::length_out_of_range,
+                              std::string(what) + ": " + field + ": " + std::to_string(n) +
+                                  " of at least " + std::to_string(min_bytes) +
+                                  " bytes each, but only " + std::to_string(r.remaining()) +
+                                  " bytes remain",
+                              at);
+        }
+        return n;
+    }
+
     /// Returns: a signed gap between ranks, read before any arithmetic on
     ///   it: ranks are below 2^32, so a larger gap is out of range (and
     ///   adding it could overflow). Throws: crdt::error naming `field`.
@@ -310,12 +336,13 @@ struct snapshot_codec {
     read_deletes(byte_reader& r, std::string_view what, lv_t n_ops,
                  const std::vector<typename engine_t::loaded_span>& del_spans,
                  const std::vector<std::uint64_t>& ins_bits) {
-        const std::size_t del_count = r.length("delete span count");
+        const std::size_t del_count = read_count(r, what, "delete span count", 2);
         std::size_t dk = 0;                                      // stretch of the next delete
         lv_t dnext = del_spans.empty() ? 0 : del_spans[0].first; // the next delete
         std::int64_t prev_end = 0;
         std::vector<typename engine_t::loaded_delete> deletes;
-        deletes.reserve(del_count);
+        // A piece ends its delete span or its stretch of deletes.
+        deletes.reserve(del_count + del_spans.size());
         varint_cursor din(r);
         for (std::size_t i = 0; i < del_count; ++i) {
             const std::size_t at = din.offset();
@@ -366,7 +393,7 @@ struct snapshot_codec {
     static std::vector<typename engine_t::loaded_insert>
     read_runs(byte_reader& r, std::string_view what, lv_t n_ops,
               const std::vector<std::uint64_t>& ins_bits) {
-        const std::size_t run_count = r.length("run count");
+        const std::size_t run_count = read_count(r, what, "run count", 4);
         std::vector<typename engine_t::loaded_insert> ins;
         ins.reserve(run_count);
         std::int64_t prev = 0;
@@ -403,9 +430,15 @@ struct snapshot_codec {
         return ins;
     }
 
-    /// Effects: fills the empty engine `e` from the columns in `r`: every
-    ///   op stored and applied, the run tree built bottom-up.
-    /// Throws: crdt::error naming `what` for anything inconsistent.
+    /// Effects: fills the empty engine `e` from the columns in `r` (to its
+    ///   end): every op stored and applied, the run tree built bottom-up.
+    ///   Every column is read and checked before the op store is filled,
+    ///   and every count before anything is allocated for it: a refused
+    ///   input costs memory in proportion to its bytes (a bit per claimed
+    ///   op, at most 8 bytes per input byte, and the decoded columns), not
+    ///   to the op count it claims.
+    /// Throws: crdt::error naming `what` for anything inconsistent, and
+    ///   trailing_bytes for bytes after the document order.
     static void decode(byte_reader& r, engine_t& e, std::string_view what,
                        std::uint64_t first_counter, std::size_t input_size) {
         const auto bad = [&](const std::string& why, std::size_t at) {
@@ -425,7 +458,7 @@ struct snapshot_codec {
                 bad("an agent is listed twice", at);
             }
         }
-        const std::size_t id_count = r.length("id span count");
+        const std::size_t id_count = read_count(r, what, "id span count", 2);
         std::vector<std::pair<std::uint32_t, lv_t>> ids;
         ids.reserve(id_count);
         std::uint64_t sum = 0;
@@ -443,16 +476,19 @@ struct snapshot_codec {
             bad("the id spans do not cover every op", r.offset());
         }
 
+        // The kinds, as the stretches of insert and of delete LVs in LV
+        // order.
         at = r.offset();
         std::uint8_t kind = r.byte();
         if (kind > 1) {
             bad("bad first kind", at);
         }
         const std::size_t kind_count = r.length("kind run count");
-        std::vector<std::pair<std::uint8_t, lv_t>> kinds;
-        kinds.reserve(kind_count);
+        std::vector<typename engine_t::loaded_span> ins_spans;
+        std::vector<typename engine_t::loaded_span> del_spans;
+        ins_spans.reserve(kind_count / 2 + 1);
+        del_spans.reserve(kind_count / 2 + 1);
         sum = 0;
-        std::uint64_t inserts = 0;
         varint_cursor kin(r);
         for (std::size_t i = 0; i < kind_count; ++i) {
             at = kin.offset();
@@ -460,43 +496,38 @@ struct snapshot_codec {
             if (n == 0 || n > n_ops - sum) {
                 bad_item(what, "kind run", i, "is out of range", at);
             }
+            const auto lv = static_cast<lv_t>(sum);
+            (kind == 1 ? ins_spans : del_spans).emplace_back(lv, lv + static_cast<lv_t>(n));
             sum += n;
-            inserts += kind == 1 ? n : 0;
-            kinds.emplace_back(kind, static_cast<lv_t>(n));
             kind ^= 1;
         }
         kin.commit();
         if (sum != n_ops) {
             bad("the kind runs do not cover every op", r.offset());
         }
-
-        // The stretches of insert and of delete LVs, in LV order, and a
-        // bit per LV (1: an insert) for the checks below.
-        std::vector<typename engine_t::loaded_span> ins_spans;
-        std::vector<typename engine_t::loaded_span> del_spans;
-        ins_spans.reserve(kinds.size() / 2 + 1);
-        del_spans.reserve(kinds.size() / 2 + 1);
+        std::uint64_t inserts = 0;
+        for (const auto& [lo, hi] : ins_spans) {
+            inserts += hi - lo;
+        }
+        // A bit per LV (1: an insert) for the checks of the deletes and the
+        // document order: N / 8 bytes, at most 8 per input byte.
         std::vector<std::uint64_t> ins_bits(static_cast<std::size_t>(n_ops / 64 + 1));
-        {
-            lv_t lv = 0;
-            for (const auto& [k, n] : kinds) {
-                if (k == 1) {
-                    ins_spans.emplace_back(lv, lv + n);
-                    set_bits(ins_bits, lv, lv + n);
-                } else {
-                    del_spans.emplace_back(lv, lv + n);
-                }
-                lv += n;
-            }
+        for (const auto& [lo, hi] : ins_spans) {
+            set_bits(ins_bits, lo, hi);
         }
 
+        // The content: checked here, stored once every column is checked.
         at = r.offset();
+        [[maybe_unused]] std::string_view text;
+        [[maybe_unused]] unsigned width = 1;
+        [[maybe_unused]] bool ascii = true;
+        [[maybe_unused]] std::vector<T> content;
         if constexpr (std::is_same_v<T, char32_t>) {
-            // Decoded straight into the element arena at its final width
-            // (the widest code point: known from the largest byte).
+            // Decoded later straight into the element arena at its final
+            // width (the widest code point: known from the largest byte).
             const std::size_t len = r.length("content byte length");
             const auto bytes = r.raw(len);
-            const std::string_view text(reinterpret_cast<const char*>(bytes.data()), len);
+            text = std::string_view(reinterpret_cast<const char*>(bytes.data()), len);
             const auto* u = reinterpret_cast<const unsigned char*>(text.data());
             unsigned char top = 0;
             for (std::size_t i = 0; i < len; ++i) {
@@ -520,11 +551,9 @@ struct snapshot_codec {
             }
             // Lead bytes up to 0xC3 start code points below 0x100; below 0xF0,
             // below 0x10000.
-            const unsigned width = top < 0xC4 ? 1u : top < 0xF0 ? 2u : 4u;
-            e.load_ops(ids, kinds, first_counter);
-            e.load_text(text, width, top < 0x80, ins_spans);
+            width = top < 0xC4 ? 1u : top < 0xF0 ? 2u : 4u;
+            ascii = top < 0x80;
         } else {
-            std::vector<T> content;
             if (inserts > r.remaining() + 1024) {
                 bad("more inserts than content bytes", at);
             }
@@ -532,15 +561,27 @@ struct snapshot_codec {
             for (std::uint64_t i = 0; i < inserts; ++i) {
                 content.push_back(codec<T>::decode(r));
             }
-            e.load_ops(ids, kinds, first_counter);
-            e.load_elements(content.data(), ins_spans);
         }
 
-        const auto first_deletes =
-            e.load_deletes(read_deletes(r, what, n_ops, del_spans, ins_bits));
+        const auto deletes = read_deletes(r, what, n_ops, del_spans, ins_bits);
         const std::size_t runs_at = r.offset();
         const auto ins = read_runs(r, what, n_ops, ins_bits);
-        e.build_runs(ins, ins_spans, first_deletes, what, runs_at);
+        if (!r.empty()) {
+            throw crdt::error(errc::trailing_bytes,
+                              std::string(what) + ": bytes after the document order", r.offset());
+        }
+        const auto order = engine_t::order_loaded_runs(ins, ins_spans, n_ops, what, runs_at);
+        ins_bits = std::vector<std::uint64_t>();
+
+        // Every column is checked: the op store is filled, nothing throws
+        // but allocation.
+        e.load_ops(ids, ins_spans, first_counter);
+        if constexpr (std::is_same_v<T, char32_t>) {
+            e.load_text(text, width, ascii, ins_spans);
+        } else {
+            e.load_elements(content.data(), ins_spans);
+        }
+        e.build_runs(ins, order, e.load_deletes(deletes));
     }
 };
 
