@@ -279,15 +279,13 @@ public:
     /// Complexity: O(B h); O(h) + O(B) when the summaries patch (see update).
     template <class D>
     void replace(const cursor_type<D>& at, item_type item) {
-        modify<false>(at, [&](node_t* root, const std::uint16_t* path) {
-            alg::replace_at(root, path, std::move(item));
-        });
+        auto assign = [&item](item_type& it) { it = std::move(item); };
+        modify_item<false>(at, assign);
     }
     template <class D>
     void replace(cursor_type<D>&& at, item_type item) {
-        modify<true>(at, [&](node_t* root, const std::uint16_t* path) {
-            alg::replace_at(root, path, std::move(item));
-        });
+        auto assign = [&item](item_type& it) { it = std::move(item); };
+        modify_item<true>(at, assign);
     }
 
     /// Requires: !at.at_end(); fn(item_type&) keeps the item valid.
@@ -297,8 +295,7 @@ public:
     /// and the patches succeed.
     template <class D, class Fn>
     void update(cursor_type<D>&& at, Fn fn) {
-        modify<true>(
-            at, [&](node_t* root, const std::uint16_t* path) { alg::update_at(root, path, fn); });
+        modify_item<true>(at, fn);
     }
 
     /// Requires: !at.at_end(). Effects: erases the cursor's item.
@@ -524,6 +521,31 @@ private:
         }
         alg::normalize_root(root_);
         summary_ = alg::refresh_root(root_);
+    }
+
+    /// modify() for an edit of one item in place (replace, update): the
+    /// cached total is patched with the path when the traits can patch, not
+    /// refolded from the root's entries; the shape does not change.
+    template <bool Release, class C, class Fn>
+    void modify_item(C& at, Fn& fn) {
+        check(at);
+        CRDT_ASSERT(!at.at_end() && "edit at the end cursor");
+        std::uint16_t path[pm::max_depth];
+        at.st_.path(path);
+        if constexpr (Release) {
+            at.release();
+        }
+        root_.make_unique();
+        bool patched = false;
+        try {
+            patched = alg::update_root_at(root_.get(), path, fn, summary_);
+        } catch (...) {
+            summary_ = alg::refresh_root(root_); // the nodes are valid (update_at)
+            throw;
+        }
+        if (!patched) {
+            summary_ = alg::total(root_.get());
+        }
     }
 
     ptr root_;

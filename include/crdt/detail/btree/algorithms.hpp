@@ -461,9 +461,27 @@ struct node_algorithms {
     template <class Fn>
     static void update_at(node_t* n, const std::uint16_t* path, Fn& fn) {
         if constexpr (::crdt::btree::has_patch<traits>) {
-            update_patched(n, path, fn);
+            update_patched(n, path, fn, nullptr);
         } else {
             update_refolded(n, path, fn);
+        }
+    }
+
+    /// Effects: as update_at on the root n, and patches `total` (the tree's
+    ///   cached summary of n) alike.
+    /// Returns: whether `total` was patched; if not (a level refolded, or the
+    ///   traits cannot patch), the caller recomputes it (refresh_root). The
+    ///   root's cold summary is always up to date on return.
+    template <class Fn>
+    static bool update_root_at(node_t* n, const std::uint16_t* path, Fn& fn, summary_type& total) {
+        if constexpr (::crdt::btree::has_patch<traits>) {
+            return update_patched(n, path, fn, &total);
+        } else {
+            update_refolded(n, path, fn);
+            if constexpr (Pm::has_cold) {
+                n->cold = fold_cold(n);
+            }
+            return false;
         }
     }
 
@@ -487,8 +505,12 @@ struct node_algorithms {
     }
 
     /// update_at patching the stored summaries (traits with patch).
+    /// When `root_total` is not null it is the cached summary of the root n,
+    /// and is patched too; returns whether it was (false: the caller refolds
+    /// it).
     template <class Fn>
-    static void update_patched(node_t* n, const std::uint16_t* path, Fn& fn) {
+    static bool update_patched(node_t* n, const std::uint16_t* path, Fn& fn,
+                               summary_type* root_total) {
         internal_t* up[Pm::max_depth];
         std::size_t depth = 0;
         while (n->height > 0) {
@@ -546,6 +568,7 @@ struct node_algorithms {
                 }
             }
         }
+        return root_total != nullptr && hot_ok && traits::patch(*root_total, old_s, new_s);
     }
 
     /// Returns: traits::patch_cold(acc, old_c, new_c) when the traits have it,
