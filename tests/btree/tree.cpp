@@ -91,12 +91,27 @@ void random_edits(std::uint64_t seed, int rounds, int steps) {
                 const std::size_t i = rng() % n;
                 t.erase(at_index(t, i));
                 model.erase(model.begin() + static_cast<std::ptrdiff_t>(i));
-            } else if (op == 4) { // replace one, or update it in place
+            } else if (op == 4) { // replace one (or two), or update it in place
                 const std::size_t i = rng() % n;
                 const piece p = random_piece(rng);
-                if (rng() % 2 == 0) {
+                const auto how = rng() % 4;
+                if (how == 0) {
                     t.replace(at_index(t, i), p);
                     model[i] = p;
+                } else if (how == 1) { // and the next one, or refused at the last
+                    const piece q = random_piece(rng);
+                    if (i + 1 < n) {
+                        t.replace_pair(at_index(t, i), p, q);
+                        model[i] = p;
+                        model[i + 1] = q;
+                    } else {
+                        REQUIRE_THROWS_AS(t.replace_pair(at_index(t, i), p, q), std::out_of_range);
+                    }
+                } else if (how == 2) { // and insert one after it
+                    const piece q = random_piece(rng);
+                    t.replace_insert_after(at_index(t, i), p, q);
+                    model[i] = p;
+                    model.insert(model.begin() + static_cast<std::ptrdiff_t>(i + 1), q);
                 } else {
                     // Grows or shrinks the length and moves the key either
                     // way: some updates patch, some must refold.

@@ -54,6 +54,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <ranges>
+#include <stdexcept>
 #include <utility>
 
 CRDT_BEGIN_NAMESPACE
@@ -286,6 +287,64 @@ public:
     void replace(cursor_type<D>&& at, item_type item) {
         auto assign = [&item](item_type& it) { it = std::move(item); };
         modify_item<true>(at, assign);
+    }
+
+    /// Requires: !at.at_end(), and an item follows the cursor's.
+    /// Effects: replaces the cursor's item with `first` and the item after it
+    /// with `second` (one descent for both; run-length items that move
+    /// elements between neighbours need this). Complexity: as replace.
+    /// Throws: std::out_of_range if no item follows (the tree is unchanged).
+    template <class D>
+    void replace_pair(cursor_type<D>&& at, item_type first, item_type second) {
+        check(at);
+        CRDT_ASSERT(!at.at_end() && "edit at the end cursor");
+        std::uint16_t path[pm::max_depth];
+        std::uint16_t next[pm::max_depth];
+        const std::size_t depth = at.st_.path(path);
+        at.release();
+        if (!alg::next_path(root_.get(), path, depth, next)) {
+            throw std::out_of_range("crdt::btree::tree::replace_pair: no item after the cursor");
+        }
+        root_.make_unique();
+        auto set_first = [&first](item_type& it) { it = std::move(first); };
+        auto set_second = [&second](item_type& it) { it = std::move(second); };
+        bool patched = false;
+        try {
+            patched = alg::update_root_at(root_.get(), path, set_first, summary_);
+            patched = alg::update_root_at(root_.get(), next, set_second, summary_) && patched;
+        } catch (...) {
+            summary_ = alg::refresh_root(root_); // the nodes are valid (update_at)
+            throw;
+        }
+        if (!patched) {
+            summary_ = alg::total(root_.get());
+        }
+    }
+
+    /// Requires: !at.at_end().
+    /// Effects: replaces the cursor's item with `first` and inserts `second`
+    /// right after it (one descent for both: splitting a run-length item in
+    /// two). Complexity: O(B h).
+    template <class D>
+    void replace_insert_after(cursor_type<D>&& at, item_type first, item_type second) {
+        check(at);
+        CRDT_ASSERT(!at.at_end() && "edit at the end cursor");
+        std::uint16_t path[pm::max_depth];
+        const std::size_t depth = at.st_.path(path);
+        at.release();
+        root_.make_unique();
+        try {
+            alg::replace_at(root_.get(), path, std::move(first));
+        } catch (...) {
+            summary_ = alg::refresh_root(root_);
+            throw;
+        }
+        ++path[depth - 1]; // after it, in its leaf
+        ptr extra = alg::insert_at(root_.get(), path, std::move(second));
+        if (extra) {
+            root_ = alg::make_root(std::move(root_), std::move(extra));
+        }
+        summary_ = alg::refresh_root(root_);
     }
 
     /// Requires: !at.at_end(); fn(item_type&) keeps the item valid.

@@ -2330,9 +2330,9 @@ private:
             right.m = measure(right.lv, right.len);
             left.m = minus(r.m, right.m);
         }
-        insert_new(std::move(c), right);
-        auto c2 = tree_.template find<key_dim>(key_target{key}, crdt::btree::bias::left);
-        tree_.replace(std::move(c2), left);
+        c.prev();
+        tree_.replace_insert_after(std::move(c), left, right);
+        index_.insert(right.lv, right.key);
         return true;
     }
 
@@ -2446,9 +2446,8 @@ private:
         grown.m = plus(n.m, pm);
         grown.touch_hi = std::max(n.touch_hi, last_del);
         widen_witness(grown, target, k);
-        tree_.replace(std::move(c), grown);
-        tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
-                      left);
+        c.prev();
+        tree_.replace_pair(std::move(c), left, grown);
         index_.rekey(n.lv, target); // r.lv < target < n.lv: nothing between
         return true;
     }
@@ -2480,9 +2479,7 @@ private:
         right.len = r.len - k;
         right.origin_left = r.lv + k - 1;
         right.m = minus(r.m, pm);
-        tree_.replace(std::move(c), grown);
-        tree_.replace(tree_.template find<key_dim>(key_target{r.key}, crdt::btree::bias::left),
-                      right);
+        tree_.replace_pair(std::move(c), grown, right);
         index_.rekey(r.lv, r.lv + k); // p.lv < r.lv < r.lv + k < next run's
         return true;
     }

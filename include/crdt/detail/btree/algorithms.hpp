@@ -444,6 +444,31 @@ struct node_algorithms {
         return ptr();
     }
 
+    /// Effects: writes into out the index path of the item after the one at
+    ///   `path` (depth entries, root first) in the tree rooted at n.
+    /// Returns: false if that item is the last one.
+    static bool next_path(const node_t* n, const std::uint16_t* path, std::size_t depth,
+                          std::uint16_t* out) {
+        const node_t* on_path[Pm::max_depth];
+        for (std::size_t d = 0; d < depth; ++d) {
+            on_path[d] = n;
+            out[d] = path[d];
+            if (d + 1 < depth) {
+                n = ops::as_internal(n)->children[path[d]];
+            }
+        }
+        for (std::size_t d = depth; d-- > 0;) {
+            if (path[d] + 1u < on_path[d]->count) {
+                out[d] = static_cast<std::uint16_t>(path[d] + 1u);
+                for (std::size_t e = d + 1; e < depth; ++e) {
+                    out[e] = 0; // the leftmost item of the next subtree
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// Effects: replaces the item at path of unique n with `item`.
     template <class Item>
     static void replace_at(node_t* n, const std::uint16_t* path, Item&& item) {
