@@ -112,10 +112,8 @@ public:
     std::size_t size() const noexcept { return v_.size(); }
     /// Effects: appends n value-initialized elements (placeholders).
     void grow(std::size_t n) { v_.resize(v_.size() + n); }
-    /// Effects: elements [i, i + n) become values[0, n). Requires: i + n <= size().
-    void assign(std::size_t i, const T* values, std::size_t n) {
-        std::copy(values, values + n, v_.begin() + static_cast<std::ptrdiff_t>(i));
-    }
+    /// Effects: appends values[0, n).
+    void append(const T* values, std::size_t n) { v_.insert(v_.end(), values, values + n); }
     /// Effects: none (the char32_t arena widens here for `values`).
     void prepare(const T*, std::size_t) noexcept {}
     const T& get(std::size_t i) const noexcept { return v_[i]; }
@@ -187,12 +185,19 @@ public:
         }
         widen(hi < 0x100 ? 1u : hi < 0x10000 ? 2u : 4u);
     }
-    void assign(std::size_t i, const char32_t* values, std::size_t n) {
+    /// Effects: appends values[0, n) (widening first if they need it).
+    void append(const char32_t* values, std::size_t n) {
         prepare(values, n); // nothing to do after acquire's prepare
         visit_mut([&](auto& v) {
             using C = typename std::remove_reference_t<decltype(v)>::value_type;
+            if (n == 1) {
+                v.push_back(static_cast<C>(values[0])); // a keystroke
+                return;
+            }
+            const std::size_t at = v.size();
+            v.resize(at + n);
             for (std::size_t k = 0; k < n; ++k) {
-                v[i + k] = static_cast<C>(values[k]);
+                v[at + k] = static_cast<C>(values[k]);
             }
         });
     }
@@ -1688,10 +1693,7 @@ public:
             if (values != nullptr) {
                 s_->content.prepare(values, n); // widen first: it may throw
             }
-            out.lv = allocate(a, seq, n, insert);
-            if (values != nullptr) {
-                s_->content.assign(out.lv, values, n);
-            }
+            out.lv = allocate(a, seq, n, insert, values);
         }
         if (next_.size() <= a) {
             next_.resize(s_->agents.size(), 0);
@@ -2156,14 +2158,18 @@ private:
     /// Effects: allocates `n` LVs in the op store for agent `a`, seqs [seq,
     ///   seq + n). Requires: seq == store_next_seq(a, ...).
     /// Returns: the first LV.
-    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert) {
+    lv_t allocate(std::uint32_t a, std::uint64_t seq, std::size_t n, bool insert, const T* values) {
         store& st = *s_;
         if (st.inserts.size() + n >= no_lv) {
             throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
         }
         const auto lv = static_cast<lv_t>(st.inserts.size());
         note_ids(st, a, seq, lv, n);
-        st.content.grow(n);
+        if (values != nullptr) {
+            st.content.append(values, n);
+        } else {
+            st.content.grow(n); // placeholders (deletes)
+        }
         if (n == 1) {
             st.inserts.push_back(insert); // a keystroke: resize's generic fill is slower
         } else {
