@@ -111,6 +111,7 @@ TEMPLATE_LIST_TEST_CASE("cursor: seek by each dimension with both biases", "[btr
                 auto c = t.template find<lines_dim>(target, b);
                 const std::size_t i = model_seek(v, target, b, by_lines);
                 REQUIRE(c.at_end() == (i == n));
+                REQUIRE(c.at_begin() == (i == 0 || n == 0));
                 REQUIRE(c.start().value == prefix(v, i, by_lines));
                 if (i < n) {
                     REQUIRE(c.item() == v[i]);

@@ -64,6 +64,9 @@ public:
 
     /// Returns: true when past the last item (always for an empty tree).
     bool at_end() const noexcept { return st_.at_end(); }
+    /// Returns: true at the first item (always for an empty tree): prev()
+    /// is allowed iff !at_begin().
+    bool at_begin() const noexcept { return st_.at_begin(); }
 
     /// Requires: !at_end(). Returns: the current item; valid while the cursor
     /// lives.

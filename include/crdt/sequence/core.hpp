@@ -1856,10 +1856,10 @@ public:
                 insert_new(std::move(c), make_run(*key, lv, n, no_lv, right));
                 return {no_lv, right};
             }
-            auto c = tree_.template find<chars_key_dim>(chars_target{pos}, crdt::btree::bias::left);
+            auto c = tree_.template find<chars_dim>(pos, crdt::btree::bias::left);
             CRDT_ASSERT(!c.at_end());
             const run r = c.item();
-            const auto off = static_cast<lv_t>(pos - c.start().chars);
+            const auto off = static_cast<lv_t>(pos - c.start().value);
             const lv_t left = r.lv + off - 1;
             if (off < r.len) {
                 // Split r after `left`; the new run goes between the halves.
@@ -1909,10 +1909,10 @@ public:
     ///   cases) joins it without splitting (see delete_in_run).
     template <class Acquire>
     std::pair<lv_t, std::size_t> local_erase(std::uint64_t pos, std::size_t n, Acquire acquire) {
-        auto c = tree_.template find<chars_key_dim>(chars_target{pos}, crdt::btree::bias::right);
+        auto c = tree_.template find<chars_dim>(pos, crdt::btree::bias::right);
         CRDT_ASSERT(!c.at_end());
         const run r = c.item();
-        const auto off = static_cast<lv_t>(pos - c.start().chars);
+        const auto off = static_cast<lv_t>(pos - c.start().value);
         const auto k = static_cast<lv_t>(std::min<std::size_t>(n, r.len - off));
         const lv_t target = r.lv + off;
         const lv_t del = acquire(std::size_t{k});
@@ -2463,8 +2463,8 @@ private:
     /// Requires: c is at `r`.
     template <class C>
     bool head_joins_prev(C&& c, const run& r, lv_t k, lv_t last_del) {
-        if (c.start().key == 0) {
-            return false; // r is the first run (keys are positive)
+        if (c.at_begin()) {
+            return false; // r is the first run
         }
         c.prev();
         const run p = c.item();
@@ -2545,7 +2545,7 @@ private:
             return;
         }
         std::optional<run> before;
-        if (c.start().key != 0) { // keys are positive: r is not the first run
+        if (!c.at_begin()) {
             c.prev();
             before = c.item();
             c.next();

@@ -147,6 +147,15 @@ public:
     bool at_end() const noexcept {
         return depth_ == 0 || (depth_ == 1 && frames_[0].i == frames_[0].n->count);
     }
+    /// At the first item: every frame at its node's first entry (or empty).
+    bool at_begin() const noexcept {
+        for (std::size_t k = 0; k < depth_; ++k) {
+            if (frames_[k].i != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
     const node_t* leaf() const noexcept { return frames_[depth_ - 1].n; }
     std::size_t index() const noexcept { return frames_[depth_ - 1].i; }
     const item_type& item() const noexcept {
