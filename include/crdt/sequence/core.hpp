@@ -114,6 +114,10 @@ public:
     void grow(std::size_t n) { v_.resize(v_.size() + n); }
     /// Effects: appends values[0, n).
     void append(const T* values, std::size_t n) { v_.insert(v_.end(), values, values + n); }
+    /// Effects: elements [i, i + n) become values[0, n). Requires: i + n <= size().
+    void assign(std::size_t i, const T* values, std::size_t n) {
+        std::copy(values, values + n, v_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
     /// Effects: none (the char32_t arena widens here for `values`).
     void prepare(const T*, std::size_t) noexcept {}
     const T& get(std::size_t i) const noexcept { return v_[i]; }
