@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
@@ -555,4 +556,57 @@ TEMPLATE_LIST_TEST_CASE("tree: walk stops when a callback returns false", "[btre
                [](const count_dim&, const piece&) { FAIL("no item expected"); }, count_dim{});
     REQUIRE(wholes == 1); // adjacent taken subtrees coalesce into one run
     REQUIRE(end.value == 200);
+}
+
+TEMPLATE_LIST_TEST_CASE("tree: item paths name items while the stamp holds", "[btree][tree]",
+                        policies) {
+    using tree_t = piece_tree<TestType>;
+    const auto seed = crdt_test::seed(59);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    std::vector<piece> model = random_pieces(rng, 300);
+    tree_t t = tree_t::from_range(model);
+    std::set<std::uint64_t> stamps{t.stamp()};
+    for (int step = 0; step < 300; ++step) {
+        CAPTURE(step);
+        const std::size_t i = rng() % model.size();
+        const auto p = t.path_of(at_index(t, i));
+        REQUIRE(t.item_at(p) != nullptr);
+        REQUIRE(*t.item_at(p) == model[i]);
+        const tree_t copy = t; // shares the stamp until either is edited
+        REQUIRE(copy.stamp() == t.stamp());
+        const piece q = random_piece(rng);
+        const piece old = model[i];
+        t.update(p, [&](piece& x) { x = q; });
+        model[i] = q;
+        REQUIRE(t.stamp() != copy.stamp());
+        REQUIRE(stamps.insert(t.stamp()).second); // never seen before
+        REQUIRE(*t.item_at(p) == q);              // the shape did not change
+        REQUIRE(*copy.item_at(p) == old);         // the copy is a snapshot
+        check_equal(t, model);
+        // Other edits take new stamps too.
+        if (rng() % 3 == 0) {
+            const std::size_t j = rng() % (model.size() + 1);
+            const piece r = random_piece(rng);
+            t.insert(at_index(t, j), r);
+            model.insert(model.begin() + static_cast<std::ptrdiff_t>(j), r);
+            REQUIRE(stamps.insert(t.stamp()).second);
+        }
+        if (rng() % 3 == 0 && model.size() > 1) {
+            const std::size_t j = rng() % model.size();
+            t.erase(at_index(t, j));
+            model.erase(model.begin() + static_cast<std::ptrdiff_t>(j));
+            REQUIRE(stamps.insert(t.stamp()).second);
+        }
+    }
+    // A path that runs past a node, or has the wrong depth, names nothing.
+    auto bad = t.path_of(at_index(t, 0));
+    bad.index[bad.depth - 1] = static_cast<std::uint16_t>(tree_t::leaf_capacity);
+    REQUIRE(t.item_at(bad) == nullptr);
+    REQUIRE_THROWS_AS(t.update(bad, [](piece&) {}), std::out_of_range);
+    auto shallow = t.path_of(at_index(t, 0));
+    shallow.depth = shallow.depth > 1 ? shallow.depth - 1 : 2;
+    REQUIRE(t.item_at(shallow) == nullptr);
+    REQUIRE(tree_t().item_at(t.path_of(at_index(t, 0))) == nullptr);
+    check_equal(t, model);
 }

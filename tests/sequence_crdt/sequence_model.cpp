@@ -458,3 +458,84 @@ TEST_CASE("sequence: remote typing extends one run, as local typing does") {
     b.verify();
     CHECK(text_of(b) == text_of(c));
 }
+
+TEST_CASE("sequence: typing on (the remembered run) places text and origins right") {
+    // Mostly typing on at the caret, with backspaces, jumps, remote ops,
+    // and forks that type and are merged back in between: every local edit
+    // is checked against a string, every insert's op against the one a copy
+    // (which starts without the remembered run) makes, and every op made is
+    // replayed on a mirror, which must end equal.
+    const std::uint64_t seed = crdt_test::seed(53);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    const auto letter = [&] { return char32_t(U'a' + rng() % 26); };
+    for (int round = 0; round < 12; ++round) {
+        seq_t a(crdt::agent_id("a"));
+        seq_t b(crdt::agent_id("b"));
+        seq_t mirror(crdt::agent_id("m"));
+        std::vector<seq_t::op> from_b; // b's ops not yet delivered to a
+        std::size_t caret = 0;
+        int forks = 0;
+        for (int step = 0; step < 300; ++step) {
+            CAPTURE(round, step, caret);
+            const std::size_t len = a.size();
+            caret = std::min(caret, len);
+            const auto what = rng() % 20;
+            std::u32string expect(text_of(a));
+            if (what < 13 || len == 0) { // type on at the caret (sometimes two)
+                std::u32string ins(1 + rng() % 4 / 3, U'x');
+                for (char32_t& c : ins) {
+                    c = letter();
+                }
+                // A copy starts without the remembered run: it takes the
+                // slow path, and must make the same op.
+                seq_t slow = a;
+                const auto o = a.insert(caret, std::span<const char32_t>(ins.data(), ins.size()));
+                REQUIRE(o == slow.insert(caret, std::span<const char32_t>(ins.data(), ins.size())));
+                mirror.apply(*o);
+                expect.insert(caret, ins);
+                caret += ins.size();
+            } else if (what < 15 && caret > 0) { // backspace
+                for (const auto& o : a.erase(caret - 1, 1)) {
+                    mirror.apply(o);
+                }
+                expect.erase(caret - 1, 1);
+                --caret;
+            } else if (what < 17) { // jump
+                caret = static_cast<std::size_t>(rng() % (len + 1));
+                continue;
+            } else if (what < 19) { // b types somewhere; a gets it now or later
+                const std::size_t p = static_cast<std::size_t>(rng() % (b.size() + 1));
+                const char32_t c = letter();
+                from_b.push_back(b.insert(p, c));
+                mirror.apply(from_b.back());
+                if (rng() % 2 == 0) {
+                    for (const auto& o : from_b) {
+                        a.apply(o);
+                    }
+                    from_b.clear();
+                }
+                a.verify();
+                continue;
+            } else { // a fork types on at the caret, then is merged back
+                seq_t f = a.fork(crdt::agent_id("f" + std::to_string(forks++)));
+                for (int k = 0; k < 3; ++k) {
+                    mirror.apply(f.insert(caret + static_cast<std::size_t>(k), letter()));
+                }
+                REQUIRE(text_of(a) == expect); // the fork's edits left a alone
+                a.merge(f);
+                a.verify();
+                continue;
+            }
+            REQUIRE(utf8(text_of(a)) == utf8(expect));
+            a.verify();
+        }
+        for (const auto& o : from_b) {
+            a.apply(o);
+        }
+        b.merge(a);
+        REQUIRE(utf8(text_of(a)) == utf8(text_of(mirror)));
+        REQUIRE(utf8(text_of(b)) == utf8(text_of(mirror)));
+        mirror.verify();
+    }
+}

@@ -366,7 +366,10 @@ private:
         return true;
     }
 
-    void refresh() { t_.summary_ = alg::refresh_root(t_.root_); }
+    void refresh() {
+        t_.summary_ = alg::refresh_root(t_.root_);
+        t_.stamp_ = detail::btree::new_stamp();
+    }
 
     tree_t t_;
     [[no_unique_address]] Compare cmp_{};

@@ -188,6 +188,66 @@ public:
     ~tree() = default;
 
     bool empty() const noexcept { return !root_; }
+
+    /// Returns: an id of this tree's contents: every edit (and every new
+    /// tree) takes one never used before in this process; a copy shares it
+    /// until either is edited. An item_path stays valid while it is
+    /// unchanged. Complexity: O(1).
+    std::uint64_t stamp() const noexcept { return stamp_; }
+
+    /// A remembered item position (the index of each node on the way down):
+    /// cheaper to keep than a cursor, and it holds no share of the tree.
+    /// Valid for the tree it came from while stamp() is unchanged, like an
+    /// iterator; item_at() and update() check its indices, so a stale path
+    /// names some item or none, never memory outside the tree.
+    struct item_path {
+        std::uint16_t index[pm::max_depth] = {};
+        std::size_t depth = 0;
+    };
+
+    /// Requires: !at.at_end(), `at` from this tree.
+    /// Returns: the path of the cursor's item. Complexity: O(h).
+    template <class D>
+    item_path path_of(const cursor_type<D>& at) const noexcept {
+        check(at);
+        CRDT_ASSERT(!at.at_end());
+        item_path p;
+        p.depth = at.st_.path(p.index);
+        return p;
+    }
+
+    /// Returns: the item at path `p`, or null if `p` names no item of this
+    ///   tree (its indices run past a node, or its depth is not the
+    ///   tree's). Complexity: O(h).
+    const item_type* item_at(const item_path& p) const noexcept {
+        const node_t* n = root_.get();
+        if (n == nullptr || p.depth != std::size_t{n->height} + 1u) {
+            return nullptr;
+        }
+        for (std::size_t d = 0; d + 1 < p.depth; ++d) {
+            if (p.index[d] >= n->count) {
+                return nullptr;
+            }
+            n = detail::btree::node_ops<pm>::as_internal(n)->children[p.index[d]];
+        }
+        if (p.index[p.depth - 1] >= n->count) {
+            return nullptr;
+        }
+        return &detail::btree::node_ops<pm>::as_leaf(n)->item(p.index[p.depth - 1]);
+    }
+
+    /// Effects: as update(cursor, fn) for the item at path `p` (the shape
+    ///   does not change, so `p` names the same item afterwards, under the
+    ///   new stamp()).
+    /// Throws: std::out_of_range if item_at(p) is null (nothing changes).
+    /// Complexity: as update(cursor, fn), without the seek.
+    template <class Fn>
+    void update(const item_path& p, Fn fn) {
+        if (item_at(p) == nullptr) {
+            throw std::out_of_range("crdt::btree::tree::update: the path names no item");
+        }
+        update_path(p.index, fn);
+    }
     /// Returns: the fold of every item's summary. Complexity: O(1).
     const summary_type& summary() const noexcept { return summary_; }
     /// Returns: the fold of every item's cold summary (Traits with a cold
@@ -305,6 +365,7 @@ public:
         if (!alg::next_path(root_.get(), path, depth, next)) {
             throw std::out_of_range("crdt::btree::tree::replace_pair: no item after the cursor");
         }
+        stamp_ = detail::btree::new_stamp();
         root_.make_unique();
         auto set_first = [&first](item_type& it) { it = std::move(first); };
         auto set_second = [&second](item_type& it) { it = std::move(second); };
@@ -332,6 +393,7 @@ public:
         std::uint16_t path[pm::max_depth];
         const std::size_t depth = at.st_.path(path);
         at.release();
+        stamp_ = detail::btree::new_stamp();
         root_.make_unique();
         try {
             alg::replace_at(root_.get(), path, std::move(first));
@@ -405,6 +467,7 @@ public:
         }
         set_root(alg::join(std::move(root_), std::move(other.root_)));
         other.summary_ = Traits::zero();
+        other.stamp_ = detail::btree::new_stamp();
     }
 
     /// Returns: (items before the cursor's item, items from it on), sharing
@@ -505,6 +568,7 @@ private:
     }
 
     void set_root(ptr r) {
+        stamp_ = detail::btree::new_stamp();
         alg::normalize_root(r);
         root_ = std::move(r);
         summary_ = alg::refresh_root(root_);
@@ -541,6 +605,7 @@ private:
     template <bool Release, class C>
     void insert_impl(C& at, item_type&& item) {
         check(at);
+        stamp_ = detail::btree::new_stamp();
         if (at.at_end()) {
             if constexpr (Release) {
                 at.release();
@@ -564,6 +629,7 @@ private:
     template <bool Release, class C, class Op>
     void modify(C& at, Op op) {
         check(at);
+        stamp_ = detail::btree::new_stamp();
         CRDT_ASSERT(!at.at_end() && "edit at the end cursor");
         std::uint16_t path[pm::max_depth];
         at.st_.path(path);
@@ -594,6 +660,13 @@ private:
         if constexpr (Release) {
             at.release();
         }
+        update_path(path, fn);
+    }
+
+    /// The item edit of modify_item and update(item_path), at a valid path.
+    template <class Fn>
+    void update_path(const std::uint16_t* path, Fn& fn) {
+        stamp_ = detail::btree::new_stamp();
         root_.make_unique();
         bool patched = false;
         try {
@@ -609,6 +682,7 @@ private:
 
     ptr root_;
     summary_type summary_;
+    std::uint64_t stamp_ = detail::btree::new_stamp();
 };
 
 /// A batch-edit handle: a move-only tree. Nothing can take a share of its

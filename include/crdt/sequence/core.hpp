@@ -1848,6 +1848,21 @@ public:
     /// Returns: (origin_left, origin_right) of the new run.
     /// Requires: pos <= visible size.
     std::pair<lv_t, lv_t> local_insert(std::uint64_t pos, lv_t lv, std::size_t n) {
+        // Typing on: the run the last insert grew still ends at `pos` and
+        // the tree has not changed since (same stamp), so it is grown again
+        // through its remembered path, without a seek.
+        if (typing_.stamp == tree_.stamp() && pos == typing_.pos_end && lv == typing_.next_lv) {
+            const run* hit = tree_.item_at(typing_.path);
+            if (hit != nullptr && hit->key == typing_.key && continues(lv - 1, lv)) {
+                const lv_t right = hit->origin_right;
+                tree_.update(typing_.path,
+                             [grown = grown_by(*hit, static_cast<lv_t>(n))](run& x) { x = grown; });
+                typing_.stamp = tree_.stamp();
+                typing_.pos_end += n;
+                typing_.next_lv += static_cast<lv_t>(n);
+                return {lv - 1, right};
+            }
+        }
         for (;;) {
             if (pos == 0) {
                 auto c = tree_.template cursor<key_dim>();
@@ -1889,7 +1904,9 @@ public:
                 continues(r.lv + r.len - 1, lv)) {
                 const run grown = grown_by(r, static_cast<lv_t>(n));
                 c.prev();
+                const auto path = tree_.path_of(c);
                 tree_.replace(std::move(c), grown);
+                typing_ = {path, tree_.stamp(), pos + n, lv + static_cast<lv_t>(n), r.key};
                 return {left, right};
             }
             const auto key = between(r.key, next_key);
@@ -3040,6 +3057,20 @@ private:
     std::vector<std::uint64_t>
         next_;       ///< agent index -> one past its last seq applied here (0: none)
     lv_set applied_; ///< the LVs applied on this branch
+
+    /// Where typing goes on (local_insert's fast path): the path of the run
+    /// the last local insert grew, valid while the tree keeps `stamp`; the
+    /// visible position after the run, the LV that would continue it, its
+    /// key. Copies of the engine start without one (stamp 0 is never a
+    /// tree's).
+    struct typing_hint {
+        run_tree::item_path path;
+        std::uint64_t stamp = 0;
+        std::uint64_t pos_end = 0;
+        lv_t next_lv = no_lv;
+        std::uint64_t key = 0;
+    };
+    typing_hint typing_;
 };
 
 } // namespace detail::seq

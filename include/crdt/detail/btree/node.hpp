@@ -50,6 +50,7 @@
 #include <crdt/core/config.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -172,6 +173,21 @@ struct internal_node : node<Pm> {
     summary_type& sum(std::size_t i) noexcept { return sums()[i]; }
     const summary_type& sum(std::size_t i) const noexcept { return sums()[i]; }
 };
+
+/// Returns: a number never returned before in this process (never 0): each
+/// thread takes blocks of 2^16 from one atomic counter, so the common call
+/// is a thread-local increment. Trees stamp their contents with it.
+inline std::uint64_t new_stamp() noexcept {
+    static std::atomic<std::uint64_t> next_block{1};
+    thread_local std::uint64_t cur = 0;
+    thread_local std::uint64_t end = 0;
+    if (cur == end) {
+        constexpr std::uint64_t block = std::uint64_t{1} << 16;
+        cur = next_block.fetch_add(block, std::memory_order_relaxed);
+        end = cur + block;
+    }
+    return cur++;
+}
 
 /// Hints the cache to load `bytes` bytes at n (no effect on other compilers).
 inline void prefetch_node(const void* n, std::size_t bytes) noexcept {
