@@ -2,6 +2,7 @@
 // overwrites, erases, lookups, bounds and range views, with verify() after
 // every step; snapshots; string keys; rekey in place.
 #include <crdt/btree/btree_map.hpp>
+#include <crdt/testing/summary_laws.hpp>
 
 #include "support.hpp"
 #include "support/seed.hpp"
@@ -257,4 +258,21 @@ TEST_CASE("btree_map: rekey under std::greater, across leaf boundaries", "[btree
     REQUIRE(std::equal(
         m.begin(), m.end(), model.begin(), model.end(),
         [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }));
+}
+
+TEST_CASE("btree_map: the map summary patches lawfully over unique keys", "[btree][btree_map]") {
+    // The patch relies on unique keys (a map's): the subtree's last key is
+    // the entry's only when the entry is last.
+    using traits = crdt::detail::btree::map_traits<std::uint64_t, int>;
+    STATIC_REQUIRE(crdt::btree::has_patch<traits>);
+    const auto seed = crdt_test::seed(41);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    std::vector<std::pair<std::uint64_t, int>> entries;
+    std::uint64_t key = 0;
+    for (int i = 0; i < 200; ++i) {
+        key += 1 + rng() % 5;
+        entries.emplace_back(key, i);
+    }
+    REQUIRE_NOTHROW(crdt::testing::check_patch_laws<traits>(entries, seed));
 }

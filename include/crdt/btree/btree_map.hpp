@@ -30,6 +30,7 @@
 #include <crdt/core/config.hpp>
 #include <crdt/core/error.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -61,6 +62,26 @@ struct map_traits {
         if (rhs.count != 0) {
             acc.last = rhs.last;
             acc.count += rhs.count;
+        }
+    }
+    /// Patching (see crdt/btree/summary.hpp): replacing one entry keeps the
+    /// count; the last key changes only if the entry is the subtree's last,
+    /// which, keys being unique, is when the subtree's last key is the
+    /// entry's (== on keys; maps over keys without == refold instead).
+    static bool patch(summary_type& acc, const summary_type& o, const summary_type& n) {
+        if constexpr (std::equality_comparable<K>) {
+            if (acc.count == 0 || o.count != 1 || n.count != 1) {
+                return false;
+            }
+            if (acc.last == o.last) {
+                acc.last = n.last;
+            }
+            return true;
+        } else {
+            (void)acc;
+            (void)o;
+            (void)n;
+            return false;
         }
     }
 };
