@@ -124,6 +124,21 @@ public:
     /// Effects: an empty sequence edited locally as `self`.
     explicit sequence(replica_type self) : self_(std::move(self)) {}
 
+    /// Copies deep-copy the op store (a copy shares nothing; fork() makes a
+    /// branch that shares it). Copy assignment gives the strong guarantee:
+    /// if it throws (std::bad_alloc), the target is unchanged.
+    sequence(const sequence&) = default;
+    sequence(sequence&&) noexcept = default;
+    sequence& operator=(const sequence& o) {
+        if (this != &o) {
+            sequence copy(o);
+            *this = std::move(copy);
+        }
+        return *this;
+    }
+    sequence& operator=(sequence&&) noexcept = default;
+    ~sequence() = default;
+
     // ---- queries -----------------------------------------------------------
 
     /// Returns: the number of visible elements. Complexity: O(1).

@@ -580,6 +580,7 @@ struct snapshot_codec {
             e.load_text(text, width, ascii, ins_spans);
         } else {
             e.load_elements(content.data(), ins_spans);
+            content = std::vector<T>(); // the arena holds them now: one copy at the peak
         }
         e.build_runs(ins, order, e.load_deletes(deletes));
     }
