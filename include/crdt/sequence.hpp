@@ -523,16 +523,16 @@ public:
         if (values.empty()) {
             return std::nullopt;
         }
-        const std::uint32_t a = own_agent();
-        const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
-        const lv_t lv = engine_.acquire(a, seq, values.size(), true, values.data()).lv;
-        const auto [left, right] = engine_.local_insert(pos, lv, values.size());
-        return op(insert_op{dot_type{self_, seq}, origin(left), origin(right),
-                            std::vector<T>(values.begin(), values.end())});
+        std::optional<op> out(std::in_place, std::in_place_type<insert_op>);
+        insert_local(pos, values, std::get<insert_op>(*out));
+        return out;
     }
     /// Effects: inserts one element. Returns, Throws: as above.
     op insert(std::size_t pos, const T& value) {
-        return *insert(pos, std::span<const T>(&value, 1));
+        check_pos(pos, "insert");
+        op out(std::in_place_type<insert_op>);
+        insert_local(pos, std::span<const T>(&value, 1), std::get<insert_op>(out));
+        return out;
     }
 
     /// Effects: deletes `count` elements starting at `pos`.
@@ -605,6 +605,30 @@ private:
                                   ": another branch of this document has edited as this "
                                   "replica beyond this branch's version; give each branch "
                                   "its own replica id");
+        }
+    }
+
+    /// Effects: the local insert of non-empty `values` at `pos` (checked);
+    ///   fills `io` in place (each name copied once, nothing moved).
+    void insert_local(std::size_t pos, std::span<const T> values, insert_op& io) {
+        const std::uint32_t a = own_agent();
+        const std::uint64_t seq = engine_.next_seq(a, Policy::first_counter);
+        const auto got = engine_.acquire(a, seq, values.size(), true, values.data());
+        CRDT_ASSERT(got.fresh && got.n == values.size()); // own_agent(): this branch is its tip
+        const auto [left, right] = engine_.local_insert(pos, got.lv, values.size());
+        io.id.replica = self_;
+        io.id.counter = seq;
+        set_origin(io.origin_left, left);
+        set_origin(io.origin_right, right);
+        io.content.assign(values.begin(), values.end());
+    }
+    /// Effects: makes `o` the dot of element `lv` (nullopt for no_lv).
+    void set_origin(std::optional<dot_type>& o, lv_t lv) const {
+        if (lv != detail::seq::no_lv) {
+            const auto [a, seq] = engine_.id_of(lv);
+            o.emplace();
+            o->replica = engine_.agent_name(a);
+            o->counter = seq;
         }
     }
 

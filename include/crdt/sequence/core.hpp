@@ -1846,7 +1846,8 @@ public:
     /// Effects: inserts the elements of the LVs [lv, lv + n) (acquired, with
     ///   their elements stored) at visible position `pos`.
     /// Returns: (origin_left, origin_right) of the new run.
-    /// Requires: pos <= visible size.
+    /// Requires: pos <= visible size; the LVs were newly allocated by this
+    ///   local op (so no delete targets them yet).
     std::pair<lv_t, lv_t> local_insert(std::uint64_t pos, lv_t lv, std::size_t n) {
         // Typing on: the run the last insert grew still ends at `pos` and
         // the tree has not changed since (same stamp), so it is grown again
@@ -1855,8 +1856,8 @@ public:
             const run* hit = tree_.item_at(typing_.path);
             if (hit != nullptr && hit->key == typing_.key && continues(lv - 1, lv)) {
                 const lv_t right = hit->origin_right;
-                tree_.update(typing_.path,
-                             [grown = grown_by(*hit, static_cast<lv_t>(n))](run& x) { x = grown; });
+                tree_.update(typing_.path, [grown = grown_by(*hit, static_cast<lv_t>(n), true)](
+                                               run& x) { x = grown; });
                 typing_.stamp = tree_.stamp();
                 typing_.pos_end += n;
                 typing_.next_lv += static_cast<lv_t>(n);
@@ -1902,7 +1903,7 @@ public:
             const std::uint64_t next_key = c.at_end() ? key_max : c.item().key;
             if (r.deleted == 0 && r.lv + r.len == lv && r.origin_right == right &&
                 continues(r.lv + r.len - 1, lv)) {
-                const run grown = grown_by(r, static_cast<lv_t>(n));
+                const run grown = grown_by(r, static_cast<lv_t>(n), true);
                 c.prev();
                 const auto path = tree_.path_of(c);
                 tree_.replace(std::move(c), grown);
@@ -2028,13 +2029,19 @@ public:
 
     /// Returns: run `r` grown by its next `n` LVs (they continue it): its
     ///   metrics, touch bound and witness bounds updated for them only.
-    run grown_by(const run& r, lv_t n) const {
+    ///   `fresh`: the LVs were just allocated, so no delete targets them yet
+    ///   (a local insert): the witness bounds need no lookup.
+    run grown_by(const run& r, lv_t n, bool fresh = false) const {
         run grown = r;
         const lv_t lv = r.lv + r.len;
         grown.len += n;
         grown.m = plus(r.m, measure(lv, n));
         grown.touch_hi = std::max(grown.touch_hi, grown.lv + grown.len - 1);
-        widen_witness(grown, lv, n);
+        if (fresh) {
+            grown.witness_hi = no_lv; // a live element; witness_lo = min(lo, no_lv) = lo
+        } else {
+            widen_witness(grown, lv, n);
+        }
         return grown;
     }
 
