@@ -554,7 +554,14 @@ public:
                 CRDT_ASSERT(got.fresh && got.n == n); // own_agent(): this branch is its tip
                 return got.lv;
             });
-            out.push_back(erase_op{dot_type{self_, seq}, dot_of(target), k});
+            // Filled in place: each replica name copied once, nothing moved.
+            auto& e = std::get<erase_op>(out.emplace_back(std::in_place_type<erase_op>));
+            e.id.replica = self_;
+            e.id.counter = seq;
+            const auto [ta, tseq] = engine_.id_of(target);
+            e.target.replica = engine_.agent_name(ta);
+            e.target.counter = tseq;
+            e.count = k;
             count -= k;
         }
         return out;
