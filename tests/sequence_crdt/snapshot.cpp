@@ -2,9 +2,12 @@
 // replaying every op"): snapshot() / load_snapshot() round-trip every state
 // the random histories reach (content, version, every past version, deltas,
 // and what later ops do), branches with scattered local versions, the real
-// traces; damaged, forged and out-of-order snapshots raise crdt::error.
+// traces; damaged, forged and out-of-order snapshots raise crdt::error, and
+// a column count its bytes cannot hold is refused at the count's offset.
 #include <crdt/codec/crc32c.hpp>
+#include <crdt/codec/reader.hpp>
 #include <crdt/codec/writer.hpp>
+#include <crdt/core/error.hpp>
 #include <crdt/sequence.hpp>
 #include <crdt/sequence/snapshot.hpp>
 #include <crdt/text.hpp>
@@ -14,7 +17,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -281,6 +286,160 @@ TEST_CASE("sequence snapshot: a forged order placing one element many times is r
         CHECK(e.cause() == crdt::errc::invalid_value);
         CHECK(std::string(e.what()).find("appears twice") != std::string::npos);
         CHECK(e.offset() == order_at);
+    }
+}
+
+namespace {
+
+/// A count of a snapshot's columns: its name (as the decoder's errors give
+/// it), the byte offset of its varint, its value, and the fewest bytes one
+/// of its items takes (as snapshot_codec::decode checks it).
+struct column_count {
+    const char* field;
+    std::size_t at;
+    std::uint64_t value;
+    std::size_t min_item_bytes;
+};
+
+/// Returns: the id span, delete span and run counts of the snapshot body
+///   `body` (a sequence<char32_t> snapshot without its CRC), found by
+///   reading its columns as snapshot_codec::decode does.
+std::vector<column_count> column_counts(std::span<const std::byte> body) {
+    crdt::byte_reader r(body, "snapshot body");
+    (void)r.raw(4);   // magic
+    (void)r.varint(); // format
+    (void)r.varint(); // ops
+    const std::uint64_t agents = r.varint();
+    for (std::uint64_t i = 0; i < agents; ++i) {
+        (void)crdt::codec<crdt::agent_id>::decode(r);
+    }
+    std::vector<column_count> out;
+    const auto count = [&](const char* field, std::size_t min_item_bytes) {
+        const std::size_t at = r.offset();
+        out.push_back({field, at, r.varint(), min_item_bytes});
+        return out.back().value;
+    };
+    for (std::uint64_t i = 0, n = count("id span count", 2); i < n; ++i) {
+        (void)r.varint(); // agent index
+        (void)r.varint(); // length
+    }
+    (void)r.byte(); // first kind
+    for (std::uint64_t i = 0, n = r.varint(); i < n; ++i) {
+        (void)r.varint();
+    }
+    (void)r.raw(static_cast<std::size_t>(r.varint())); // content: UTF-8 byte length, text
+    for (std::uint64_t i = 0, n = count("delete span count", 2); i < n; ++i) {
+        (void)r.zigzag(); // target gap
+        (void)r.varint(); // 2 * length + descending
+    }
+    for (std::uint64_t i = 0, n = count("run count", 4); i < n; ++i) {
+        (void)r.zigzag(); // start gap
+        (void)r.varint(); // length
+        (void)r.varint(); // origin-left code
+        (void)r.varint(); // origin-right code
+    }
+    REQUIRE(r.empty());
+    return out;
+}
+
+/// Returns: `body` with the varint at byte `at` replaced by `value`; `tail`
+///   gets the number of bytes after that varint (what a decoder has left
+///   once it has read the count).
+std::vector<std::byte> with_varint(std::span<const std::byte> body, std::size_t at,
+                                   std::uint64_t value, std::size_t& tail) {
+    crdt::byte_reader old(body.subspan(at), "count");
+    (void)old.varint();
+    const std::size_t end = at + old.offset();
+    tail = body.size() - end;
+    crdt::byte_writer w;
+    w.raw(body.first(at));
+    w.varint(value);
+    w.raw(body.subspan(end));
+    return w.take();
+}
+
+std::vector<std::byte> seal(std::span<const std::byte> body) {
+    crdt::byte_writer w;
+    w.raw(body);
+    w.fixed<std::uint32_t>(crdt::crc32c(w.view()));
+    return w.take();
+}
+
+/// The error loading `bytes` raises (errc{} and no offset if it loads).
+struct load_error {
+    crdt::errc cause{};
+    std::optional<std::size_t> offset;
+    std::string message;
+};
+
+load_error load_error_of(std::span<const std::byte> bytes) {
+    try {
+        const seq_t s = seq_t::load_snapshot(bytes, crdt::agent_id("r"), "forged");
+        s.verify();
+    } catch (const crdt::error& e) {
+        return {e.cause(), e.offset(), e.what()};
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("sequence snapshot: a column count the bytes left cannot hold is refused at its offset") {
+    // A real snapshot: two agents (two id spans), deletes (delete spans),
+    // concurrent inserts (several runs). Each of its three counts (id
+    // spans, delete spans, runs) is forged to one more item than the bytes
+    // after it hold at the smallest item size (2, 2 and 4 bytes), yet no
+    // more than those bytes: byte_reader::length alone accepts it, and the
+    // decoder would reserve for it. It must be refused by that count's
+    // check, with length_out_of_range at the count's own offset.
+    seq_t s(crdt::agent_id("a"));
+    insert(s, 0, U"the quick brown fox");
+    s.erase(4, 6);
+    seq_t other(crdt::agent_id("b"));
+    other.merge(s.delta_since({}));
+    insert(other, 3, U"XYZ");
+    insert(s, 0, U">>");
+    s.erase(10, 2);
+    s.merge(other);
+    const auto good = s.snapshot();
+    const std::span<const std::byte> body(good.data(), good.size() - 4);
+    const std::vector<column_count> counts = column_counts(body);
+    REQUIRE(counts.size() == 3);
+    CHECK(counts[0].value >= 2); // the structure the forgeries keep
+    CHECK(counts[1].value >= 1);
+    CHECK(counts[2].value >= 2);
+
+    // The honest snapshot loads; re-encoding a count at its own value (the
+    // path the forgeries take) gives the same bytes.
+    const load_error honest = load_error_of(good);
+    CAPTURE(honest.message);
+    REQUIRE(honest.cause == crdt::errc{});
+    CHECK(text_of(seq_t::load_snapshot(good, crdt::agent_id("r"))) == text_of(s));
+    for (const column_count& c : counts) {
+        std::size_t tail = 0;
+        CHECK(seal(with_varint(body, c.at, c.value, tail)) == good);
+    }
+
+    for (const column_count& c : counts) {
+        CAPTURE(c.field, c.at, c.value);
+        std::size_t tail = 0;
+        (void)with_varint(body, c.at, c.value, tail);
+        const std::uint64_t most = tail / c.min_item_bytes; // the most items the tail can hold
+        const std::uint64_t forged = most + 1;
+        CAPTURE(tail, forged);
+        REQUIRE(forged > c.value);
+        REQUIRE(forged <= tail); // within byte_reader::length's bound
+        const load_error e = load_error_of(seal(with_varint(body, c.at, forged, tail)));
+        CAPTURE(e.message, e.offset.value_or(SIZE_MAX));
+        CHECK(e.cause == crdt::errc::length_out_of_range);
+        CHECK(e.offset == c.at);
+        CHECK(e.message.find(c.field) != std::string::npos);
+        // The most the tail can hold passes this check (the snapshot may
+        // still be refused later, elsewhere, or load if it is the honest
+        // count).
+        const load_error at_most = load_error_of(seal(with_varint(body, c.at, most, tail)));
+        CAPTURE(at_most.message);
+        CHECK_FALSE((at_most.cause == crdt::errc::length_out_of_range && at_most.offset == c.at));
     }
 }
 
