@@ -135,11 +135,9 @@ load_result load(const std::vector<std::byte>& bytes) {
     return load_with<seq_t>(bytes, [](const seq_t&) {});
 }
 
-/// The columns of a snapshot of one agent's ops, up to and including the
-/// inserted text: `inserts` inserts ('a', and U+1F600 last so that the
-/// element arena would be 4 bytes wide), then `ops - inserts` deletes.
-crdt::byte_writer header_columns(std::uint64_t ops, std::uint64_t inserts) {
-    crdt::byte_writer w;
+/// Writes the magic, format, op count, one agent "a" holding every op as
+/// one id span, and the kinds column: `inserts` inserts, then the deletes.
+void write_ids_and_kinds(crdt::byte_writer& w, std::uint64_t ops, std::uint64_t inserts) {
     w.raw(std::as_bytes(std::span<const char>("CSQS", 4)));
     w.varint(2);   // format
     w.varint(ops); // ops
@@ -152,6 +150,14 @@ crdt::byte_writer header_columns(std::uint64_t ops, std::uint64_t inserts) {
     w.varint(2);
     w.varint(inserts);
     w.varint(ops - inserts);
+}
+
+/// The columns of a snapshot of one agent's ops, up to and including the
+/// inserted text: `inserts` inserts ('a', and U+1F600 last so that the
+/// element arena would be 4 bytes wide), then `ops - inserts` deletes.
+crdt::byte_writer header_columns(std::uint64_t ops, std::uint64_t inserts) {
+    crdt::byte_writer w;
+    write_ids_and_kinds(w, ops, inserts);
     w.varint(inserts - 1 + 4); // content: UTF-8 byte length, then the text
     for (std::uint64_t i = 0; i + 1 < inserts; ++i) {
         w.byte(static_cast<std::uint8_t>('a'));
@@ -293,18 +299,7 @@ std::vector<std::byte> element_snapshot(const std::vector<T>& values, bool hones
     const std::uint64_t inserts = values.size();
     const std::uint64_t ops = 64 * static_cast<std::uint64_t>(content.size());
     crdt::byte_writer w;
-    w.raw(std::as_bytes(std::span<const char>("CSQS", 4)));
-    w.varint(2);   // format
-    w.varint(ops); // ops
-    w.varint(1);   // agents
-    crdt::codec<crdt::agent_id>::encode(w, crdt::agent_id("a"));
-    w.varint(1); // id spans: agent 0, all ops
-    w.varint(0);
-    w.varint(ops);
-    w.byte(1); // kinds: the inserts, then the deletes
-    w.varint(2);
-    w.varint(inserts);
-    w.varint(ops - inserts);
+    write_ids_and_kinds(w, ops, inserts);
     w.raw(content.view()); // content: codec<T> each
     if (honest) {
         std::vector<std::uint64_t> spans; // lengths of spans targeting 1, 2, ...
