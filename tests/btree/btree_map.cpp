@@ -276,3 +276,47 @@ TEST_CASE("btree_map: the map summary patches lawfully over unique keys", "[btre
     }
     REQUIRE_NOTHROW(crdt::testing::check_patch_laws<traits>(entries, seed));
 }
+
+namespace {
+/// Orders doubles by std::strong_order: -0.0 and +0.0 are two keys, although
+/// == calls them equal.
+struct strong_less {
+    bool operator()(double a, double b) const noexcept {
+        return std::strong_order(a, b) == std::strong_ordering::less;
+    }
+};
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("btree_map: keys that == confuses but the comparator does not",
+                        "[btree][btree_map]", policies) {
+    // The summary's last key must not be patched through ==: assigning to
+    // -0.0 must leave +0.0 findable wherever the two sit in the tree.
+    using map_t = crdt::btree_map<double, int, strong_less, TestType>;
+    const auto seed = crdt_test::seed(43);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    for (int round = 0; round < 60; ++round) {
+        std::vector<double> keys{-0.0, 0.0};
+        for (int i = 1; i <= 40; ++i) {
+            keys.push_back(static_cast<double>(i));
+            keys.push_back(-static_cast<double>(i));
+        }
+        std::shuffle(keys.begin(), keys.end(), rng);
+        map_t m;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            m.insert(keys[i], static_cast<int>(i));
+        }
+        REQUIRE(m.size() == keys.size());
+        m.insert_or_assign(-0.0, -1);
+        m.insert_or_assign(0.0, 1);
+        REQUIRE_NOTHROW(m.verify());
+        REQUIRE(m.get(-0.0) != nullptr);
+        REQUIRE(*m.get(-0.0) == -1);
+        REQUIRE(m.get(0.0) != nullptr);
+        REQUIRE(*m.get(0.0) == 1);
+        for (int i = 1; i <= 40; ++i) {
+            REQUIRE(m.get(static_cast<double>(i)) != nullptr);
+            REQUIRE(m.get(-static_cast<double>(i)) != nullptr);
+        }
+    }
+}

@@ -444,6 +444,31 @@ TEST_CASE("sequence snapshot: a column count the bytes left cannot hold is refus
 }
 
 #if CRDT_SEQUENCE_HAVE_SHARED_DATA
+TEST_CASE("sequence snapshot: runs of different agents that continue each other stay apart") {
+    // b types 'y' right after a's 'x': one insertion follows the other, so a
+    // snapshot may store them as one run record; loaded, they must still be
+    // two runs (a run is one agent's consecutive ids), or an erase of both
+    // would make one op naming a's ids for b's element.
+    seq_t a(crdt::agent_id("a"));
+    seq_t b(crdt::agent_id("b"));
+    b.apply(a.insert(0, U'x'));
+    a.apply(b.insert(1, U'y'));
+    b.apply(a.insert(2, U'z')); // and a's again after b's
+    seq_t loaded = seq_t::load_snapshot(a.snapshot(), crdt::agent_id("a"));
+    loaded.verify();
+    REQUIRE(text_of(loaded) == U"xyz");
+    for (const auto& o : loaded.erase(0, 3)) {
+        b.apply(o);
+    }
+    REQUIRE(text_of(loaded).empty());
+    REQUIRE(text_of(b).empty());
+    b.verify();
+    // A snapshot of the loaded document loads the same again.
+    seq_t again = seq_t::load_snapshot(loaded.snapshot(), crdt::agent_id("c"));
+    again.verify();
+    REQUIRE(text_of(again).empty());
+}
+
 TEST_CASE("sequence snapshot: automerge-paper prefix round-trips") {
     const auto trace =
         traces::load_sequential_trace(traces::shared_dir() + "/traces/automerge-paper.json.gz");

@@ -37,6 +37,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <ranges>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -66,10 +67,12 @@ struct map_traits {
     }
     /// Patching (see crdt/btree/summary.hpp): replacing one entry keeps the
     /// count; the last key changes only if the entry is the subtree's last,
-    /// which, keys being unique, is when the subtree's last key is the
-    /// entry's (== on keys; maps over keys without == refold instead).
+    /// which, keys being unique, is when the subtree's last key equals the
+    /// entry's. Only for keys whose == is identity (integers, enums,
+    /// pointers): a comparator may tell apart keys that == calls equal
+    /// (-0.0 and +0.0 under std::strong_order), so other keys refold.
     static bool patch(summary_type& acc, const summary_type& o, const summary_type& n) {
-        if constexpr (std::equality_comparable<K>) {
+        if constexpr (std::is_integral_v<K> || std::is_enum_v<K> || std::is_pointer_v<K>) {
             if (acc.count == 0 || o.count != 1 || n.count != 1) {
                 return false;
             }

@@ -1451,17 +1451,23 @@ public:
                 lv_t w_hi = no_lv;
                 const bool del = p < fds.size() && fds[p].start <= x;
                 if (del) {
+                    y = std::min(y, fds[p].end());
+                } else if (p < fds.size() && fds[p].start < end) {
+                    y = fds[p].start;
+                }
+                // A run holds consecutive ids of one agent: a record (one
+                // op's elements, each after the previous) may span several.
+                const lv_t ids_end = id_span_end(x);
+                y = std::min(y, ids_end);
+                if (del) {
                     const first_delete_table::span& s = fds[p];
-                    if (s.end() <= end) {
-                        y = s.end();
+                    if (y == s.end()) {
                         ++p;
                     }
                     const lv_t f = s.at(x);
                     const lv_t last = s.at(y - 1);
                     w_lo = std::min(f, last);
                     w_hi = std::max(f, last);
-                } else if (p < fds.size() && fds[p].start < end) {
-                    y = fds[p].start;
                 }
                 lv_t touch = y - 1;
                 if (del) {
@@ -1478,7 +1484,8 @@ public:
                 const lv_t left = x == rec.lv ? rec.left : x - 1;
                 run* back = runs.empty() ? nullptr : &runs.back();
                 if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
-                    back->origin_right == rec.right && (back->deleted != 0) == del) {
+                    back->origin_right == rec.right && (back->deleted != 0) == del &&
+                    continues(x - 1, x)) {
                     back->len += y - x;
                     back->touch_hi = std::max(back->touch_hi, touch);
                     back->witness_lo = std::min(back->witness_lo, w_lo);
@@ -2116,6 +2123,9 @@ public:
             prev = r.key;
             if (r.len == 0 || r.lv + r.len > op_count()) {
                 throw std::logic_error("sequence: bad run");
+            }
+            if (id_span_end(r.lv) < r.lv + r.len) {
+                throw std::logic_error("sequence: a run holds ids of more than one op span");
             }
             const auto* k = index_.get(r.lv);
             if (k == nullptr || *k != r.key) {

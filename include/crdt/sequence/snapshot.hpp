@@ -187,12 +187,16 @@ struct snapshot_codec {
             lv_t start, len, left, right;
         };
         std::vector<rec> runs;
+        lv_t prev_last = no_lv; // the engine LV ending the previous run
         e.tree_.for_each([&](const run_t& r) {
             const lv_t s = rank(r.lv);
             const lv_t left = r.origin_left == no_lv ? no_lv : rank(r.origin_left);
             const lv_t right = r.origin_right == no_lv ? no_lv : rank(r.origin_right);
-            if (!runs.empty() && runs.back().start + runs.back().len == s && left == s - 1 &&
-                runs.back().right == right) {
+            const bool joins = !runs.empty() && runs.back().start + runs.back().len == s &&
+                               left == s - 1 && runs.back().right == right &&
+                               e.continues(prev_last, r.lv); // one agent's consecutive ids
+            prev_last = r.lv + r.len - 1;
+            if (joins) {
                 runs.back().len += r.len;
                 return;
             }
