@@ -1445,6 +1445,7 @@ public:
             first[i] = static_cast<lv_t>(runs.size());
             const lv_t end = rec.lv + rec.n;
             std::size_t p = at[i]; // fds[p] ends after x
+            lv_t ids_end = 0;      // one past the id span holding x, once looked up
             for (lv_t x = rec.lv; x < end;) {
                 lv_t y = end;
                 lv_t w_lo = no_lv;
@@ -1457,7 +1458,12 @@ public:
                 }
                 // A run holds consecutive ids of one agent: a record (one
                 // op's elements, each after the previous) may span several.
-                const lv_t ids_end = id_span_end(x);
+                // Inside the record, x opens a new id span when it reaches the
+                // end of the one before; at the record's start, ask (below).
+                const bool opens_ids = x != rec.lv && x >= ids_end;
+                if (x >= ids_end) {
+                    ids_end = id_span_end(x);
+                }
                 y = std::min(y, ids_end);
                 if (del) {
                     const first_delete_table::span& s = fds[p];
@@ -1484,8 +1490,8 @@ public:
                 const lv_t left = x == rec.lv ? rec.left : x - 1;
                 run* back = runs.empty() ? nullptr : &runs.back();
                 if (back != nullptr && back->lv + back->len == x && left == x - 1 &&
-                    back->origin_right == rec.right && (back->deleted != 0) == del &&
-                    continues(x - 1, x)) {
+                    back->origin_right == rec.right && (back->deleted != 0) == del && !opens_ids &&
+                    (x != rec.lv || continues(x - 1, x))) {
                     back->len += y - x;
                     back->touch_hi = std::max(back->touch_hi, touch);
                     back->witness_lo = std::min(back->witness_lo, w_lo);
