@@ -402,11 +402,7 @@ public:
             throw;
         }
         ++path[depth - 1]; // after it, in its leaf
-        ptr extra = alg::insert_at(root_.get(), path, std::move(second));
-        if (extra) {
-            root_ = alg::make_root(std::move(root_), std::move(extra));
-        }
-        summary_ = alg::refresh_root(root_);
+        insert_at_path(path, std::move(second));
     }
 
     /// Requires: !at.at_end(); fn(item_type&) keeps the item valid.
@@ -619,9 +615,24 @@ private:
             at.release();
         }
         root_.make_unique();
-        ptr extra = alg::insert_at(root_.get(), path, std::move(item));
-        if (extra) {
-            root_ = alg::make_root(std::move(root_), std::move(extra));
+        insert_at_path(path, std::move(item));
+    }
+
+    /// The insert of insert_impl and replace_insert_after, at a valid path of
+    /// the unique root. If an allocation throws, the root is kept (a new
+    /// root is made from a second share of it) and the cached total follows
+    /// the nodes. (A split that fails half way through a cascade may still
+    /// lose the items it was moving: basic guarantee only for the rest.)
+    void insert_at_path(const std::uint16_t* path, item_type&& item) {
+        try {
+            ptr extra = alg::insert_at(root_.get(), path, std::move(item));
+            if (extra) {
+                ptr old = root_; // if make_root throws, root_ still holds the tree
+                root_ = alg::make_root(std::move(old), std::move(extra));
+            }
+        } catch (...) {
+            summary_ = alg::refresh_root(root_);
+            throw;
         }
         summary_ = alg::refresh_root(root_);
     }

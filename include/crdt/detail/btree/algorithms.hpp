@@ -436,7 +436,16 @@ struct node_algorithms {
         }
         auto* in = ops::as_internal(n);
         node_t* c = unique_child(in, i);
-        ptr extra = insert_at(c, path + 1, std::forward<Item>(item), in, i);
+        ptr extra;
+        try {
+            extra = insert_at(c, path + 1, std::forward<Item>(item), in, i);
+        } catch (...) {
+            // An allocation below failed (a split's new node, say): the
+            // nodes are valid but may have changed; keep this level's
+            // summary of the child in step (the levels above do the same).
+            in->sum(i) = refresh(c);
+            throw;
+        }
         in->sum(i) = refresh(c);
         if (extra) {
             return insert_into(n, i + 1, put_child(extra), p, slot);
