@@ -112,3 +112,44 @@ TEST_CASE("sequence: a copy assignment that runs out of memory changes nothing")
     }
     CHECK(failed > 5);
 }
+
+TEST_CASE("sequence: a local edit that runs out of memory does not lock the replica out") {
+    // However far a local insert or erase got before an allocation failed,
+    // the replica's next seq is not taken: its next edits are accepted and
+    // a peer that receives every op it made converges with it.
+    int failed = 0;
+    for (long k = 1; k < 200; ++k) {
+        CAPTURE(k);
+        seq_t x(crdt::agent_id("a-replica-name-longer-than-sso"));
+        seq_t peer(crdt::agent_id("peer-replica-name-longer-than-sso"));
+        for (char32_t c = U'a'; c < U'a' + 16; ++c) { // the arena is full: 16 of 16
+            peer.apply(x.insert(x.size(), c));        // the store's vectors fill up
+        }
+        countdown = k;
+        bool threw = false;
+        try {
+            if (k % 2 == 0) {
+                peer.apply(x.insert(x.size(), U'!'));
+            } else {
+                for (const auto& o : x.erase(3, 2)) {
+                    peer.apply(o);
+                }
+            }
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        countdown = 0;
+        failed += threw ? 1 : 0;
+        REQUIRE_NOTHROW(peer.apply(x.insert(0, U'z')));
+        for (const auto& o : x.erase(1, 1)) {
+            REQUIRE_NOTHROW(peer.apply(o));
+        }
+        if (!threw) {
+            REQUIRE(text_of(peer) == text_of(x));
+            if (k > 40) {
+                break;
+            }
+        }
+    }
+    CHECK(failed > 5);
+}

@@ -114,6 +114,10 @@ public:
     void grow(std::size_t n) { v_.resize(v_.size() + n); }
     /// Effects: appends values[0, n).
     void append(const T* values, std::size_t n) { v_.insert(v_.end(), values, values + n); }
+    /// Effects: keeps the first n elements (undoes an append). Requires: n <= size().
+    void truncate(std::size_t n) {
+        v_.erase(v_.begin() + static_cast<std::ptrdiff_t>(n), v_.end());
+    }
     /// Effects: elements [i, i + n) become values[0, n). Requires: i + n <= size().
     void assign(std::size_t i, const T* values, std::size_t n) {
         std::copy(values, values + n, v_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -188,6 +192,10 @@ public:
             hi = std::max(hi, values[k]);
         }
         widen(hi < 0x100 ? 1u : hi < 0x10000 ? 2u : 4u);
+    }
+    /// Effects: keeps the first n elements (undoes an append). Requires: n <= size().
+    void truncate(std::size_t n) {
+        visit_mut([&](auto& v) { v.resize(n); });
     }
     /// Effects: appends values[0, n) (widening first if they need it).
     void append(const char32_t* values, std::size_t n) {
@@ -2187,6 +2195,15 @@ private:
     ///   span and the last LV span when they continue, else appends.
     static void note_ids(store& st, std::uint32_t a, std::uint64_t seq, lv_t lv, std::size_t n) {
         auto& spans = st.agents[a].spans;
+        // Room first (geometric), so that nothing below can throw: a failed
+        // allocation changes neither table.
+        const auto room = [](auto& v) {
+            if (v.size() == v.capacity()) {
+                v.reserve(v.capacity() * 2 + 4);
+            }
+        };
+        room(spans);
+        room(st.lv_spans);
         if (!spans.empty() && spans.back().seq + spans.back().len == seq &&
             spans.back().lv + spans.back().len == lv) {
             spans.back().len += n;
@@ -2208,16 +2225,29 @@ private:
             throw crdt::error(errc::counter_overflow, "sequence: more than 2^32 - 2 ops");
         }
         const auto lv = static_cast<lv_t>(st.inserts.size());
-        note_ids(st, a, seq, lv, n);
+        // Each step that can run out of memory undoes the ones before, and
+        // the ids are noted last: a failed allocation leaves no trace (else
+        // the replica's next seq would be taken and its edits refused).
         if (values != nullptr) {
             st.content.append(values, n);
         } else {
             st.content.grow(n); // placeholders (deletes)
         }
-        if (n == 1) {
-            st.inserts.push_back(insert); // a keystroke: resize's generic fill is slower
-        } else {
-            st.inserts.resize(st.inserts.size() + n, insert);
+        try {
+            if (n == 1) {
+                st.inserts.push_back(insert); // a keystroke: resize's generic fill is slower
+            } else {
+                st.inserts.resize(st.inserts.size() + n, insert);
+            }
+            try {
+                note_ids(st, a, seq, lv, n);
+            } catch (...) {
+                st.inserts.resize(lv);
+                throw;
+            }
+        } catch (...) {
+            st.content.truncate(lv);
+            throw;
         }
         return lv;
     }
