@@ -8,62 +8,16 @@
 #include "support.hpp"
 #include "support/seed.hpp"
 
+#include "support/failing_new.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <vector>
 
-namespace {
-
-// 0: never fail; k > 0: the k-th allocation from now throws.
-long countdown = 0;
-
-void* checked_new(std::size_t n) {
-    if (countdown > 0 && --countdown == 0) {
-        throw std::bad_alloc();
-    }
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-
-} // namespace
-
-void* operator new(std::size_t n) {
-    return checked_new(n);
-}
-void* operator new[](std::size_t n) {
-    return checked_new(n);
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    std::free(p);
-}
+using crdt_test::failing_new::countdown;
 
 using namespace crdt_test::btree;
 namespace bt = crdt::btree;
