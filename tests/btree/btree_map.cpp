@@ -320,3 +320,17 @@ TEMPLATE_LIST_TEST_CASE("btree_map: keys that == confuses but the comparator doe
         }
     }
 }
+
+TEST_CASE("btree_map: a moved-from map is empty", "[btree][btree_map]") {
+    crdt::btree_map<std::uint64_t, int> m;
+    for (std::uint64_t k = 0; k < 100; ++k) {
+        m.insert(k, static_cast<int>(k));
+    }
+    crdt::btree_map<std::uint64_t, int> n(std::move(m));
+    REQUIRE(n.size() == 100);
+    REQUIRE(m.size() == 0); // NOLINT(bugprone-use-after-move): specified empty
+    REQUIRE(m.empty());
+    REQUIRE_NOTHROW(m.verify());
+    REQUIRE(m.insert(7, 7)); // and usable again
+    REQUIRE(m.size() == 1);
+}

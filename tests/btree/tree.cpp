@@ -610,3 +610,22 @@ TEMPLATE_LIST_TEST_CASE("tree: item paths name items while the stamp holds", "[b
     REQUIRE(tree_t().item_at(t.path_of(at_index(t, 0))) == nullptr);
     check_equal(t, model);
 }
+
+TEMPLATE_LIST_TEST_CASE("tree: a moved-from tree is the empty tree", "[btree][tree]", policies) {
+    using tree_t = piece_tree<TestType>;
+    std::mt19937_64 rng(crdt_test::seed(67));
+    const std::vector<piece> model = random_pieces(rng, 100);
+    tree_t a = tree_t::from_range(model);
+    const std::uint64_t stamp = a.stamp();
+    tree_t b(std::move(a));
+    check_equal(b, model);
+    REQUIRE(b.stamp() == stamp); // the contents moved with their stamp
+    check_equal(a, {});          // NOLINT(bugprone-use-after-move): specified empty
+    REQUIRE(a.stamp() != stamp);
+    tree_t c;
+    c = std::move(b);
+    check_equal(c, model);
+    check_equal(b, {});            // NOLINT(bugprone-use-after-move)
+    b = tree_t::from_range(model); // and usable again
+    check_equal(b, model);
+}

@@ -180,11 +180,23 @@ public:
         return build(std::ranges::begin(r), std::ranges::end(r));
     }
 
-    /// Copy: O(1), shares every node (a snapshot).
+    /// Copy: O(1), shares every node (a snapshot). A moved-from tree is
+    /// empty (zero summary, a new stamp).
     tree(const tree&) = default;
-    tree(tree&&) noexcept = default;
+    tree(tree&& o) noexcept
+        : root_(std::move(o.root_)), summary_(std::move(o.summary_)), stamp_(o.stamp_) {
+        o.clear_moved();
+    }
     tree& operator=(const tree&) = default;
-    tree& operator=(tree&&) noexcept = default;
+    tree& operator=(tree&& o) noexcept {
+        if (this != &o) {
+            root_ = std::move(o.root_);
+            summary_ = std::move(o.summary_);
+            stamp_ = o.stamp_;
+            o.clear_moved();
+        }
+        return *this;
+    }
     ~tree() = default;
 
     bool empty() const noexcept { return !root_; }
@@ -689,6 +701,13 @@ private:
         if (!patched) {
             summary_ = alg::total(root_.get());
         }
+    }
+
+    /// Effects: makes a moved-from tree the empty tree.
+    void clear_moved() noexcept {
+        root_.reset();
+        summary_ = Traits::zero();
+        stamp_ = detail::btree::new_stamp();
     }
 
     ptr root_;
