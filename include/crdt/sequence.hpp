@@ -558,9 +558,7 @@ public:
             auto& e = std::get<erase_op>(out.emplace_back(std::in_place_type<erase_op>));
             e.id.replica = self_;
             e.id.counter = seq;
-            const auto [ta, tseq] = engine_.id_of(target);
-            e.target.replica = engine_.agent_name(ta);
-            e.target.counter = tseq;
+            fill_dot(e.target, target);
             e.count = k;
             count -= k;
         }
@@ -629,15 +627,6 @@ private:
         set_origin(io.origin_right, right);
         io.content.assign(values.begin(), values.end());
     }
-    /// Effects: makes `o` the dot of element `lv` (nullopt for no_lv).
-    void set_origin(std::optional<dot_type>& o, lv_t lv) const {
-        if (lv != detail::seq::no_lv) {
-            const auto [a, seq] = engine_.id_of(lv);
-            o.emplace();
-            o->replica = engine_.agent_name(a);
-            o->counter = seq;
-        }
-    }
 
     /// Returns: the agent index of self_ (interned on the first local edit,
     ///   then cached: agent indices never change in an op store, and the
@@ -687,12 +676,27 @@ private:
         return set.intersect(engine_.applied());
     }
 
-    dot_type dot_of(lv_t lv) const {
+    /// Effects: makes `d` the dot of element `lv` (the name copied once).
+    void fill_dot(dot_type& d, lv_t lv) const {
         const auto [a, seq] = engine_.id_of(lv);
-        return dot_type{engine_.agent_name(a), seq};
+        d.replica = engine_.agent_name(a);
+        d.counter = seq;
+    }
+    dot_type dot_of(lv_t lv) const {
+        dot_type d;
+        fill_dot(d, lv);
+        return d;
+    }
+    /// Effects: makes `o` the dot of element `lv` (nullopt for no_lv).
+    void set_origin(std::optional<dot_type>& o, lv_t lv) const {
+        if (lv != detail::seq::no_lv) {
+            fill_dot(o.emplace(), lv);
+        }
     }
     std::optional<dot_type> origin(lv_t lv) const {
-        return lv == detail::seq::no_lv ? std::nullopt : std::optional<dot_type>(dot_of(lv));
+        std::optional<dot_type> o;
+        set_origin(o, lv);
+        return o;
     }
 
     /// Returns: the LV of the insert `d`; nullopt if unknown.

@@ -432,7 +432,7 @@ struct key_target {
     std::weak_ordering compare(const key_dim& pos) const noexcept { return k <=> pos.key; }
 };
 
-/// Dimension: visible elements and the last key (a local edit needs both).
+/// Dimension: visible elements and the last key (position_of needs both).
 struct chars_key_dim {
     std::uint64_t chars = 0;
     std::uint64_t key = 0;
@@ -447,10 +447,6 @@ struct chars_key_dim {
 struct key_target_chars {
     std::uint64_t k = 0;
     std::weak_ordering compare(const chars_key_dim& pos) const noexcept { return k <=> pos.key; }
-};
-struct chars_target {
-    std::uint64_t n = 0;
-    std::weak_ordering compare(const chars_key_dim& pos) const noexcept { return n <=> pos.chars; }
 };
 
 /// A set of local versions as sorted, disjoint intervals [lo, hi): the
